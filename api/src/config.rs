@@ -1,0 +1,289 @@
+//! Start-up configuration from `TILLCODE_*` environment variables.
+//!
+//! Every value is parsed once, here; a missing or malformed one stops
+//! start-up with an error that names the variable. Secrets (the URLs carry
+//! passwords) may come from a file named by `<VAR>_FILE` instead, and are
+//! never printed.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {problem}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub problem: String,
+}
+
+/// A value that must not reach logs; `Debug` prints a placeholder.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug)]
+pub struct DatabaseConfig {
+    /// `TILLCODE_DATABASE_URL` (or `TILLCODE_DATABASE_URL_FILE`).
+    pub url: Secret,
+    /// `TILLCODE_DATABASE_POOL_SIZE`, default 16.
+    pub pool_size: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: DatabaseConfig,
+    /// `TILLCODE_REDIS_URL` (or `TILLCODE_REDIS_URL_FILE`).
+    pub redis_url: Secret,
+    /// `TILLCODE_REDIS_POOL_SIZE`, default 16.
+    pub redis_pool_size: usize,
+    /// `TILLCODE_REDIS_PREFIX`, default `tillcode:`: every Redis key starts
+    /// with it, so that tests and deployments can share one Redis.
+    pub redis_prefix: String,
+    /// `TILLCODE_BIND`, default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `TILLCODE_SHUTDOWN_TIMEOUT_SECS`, default 30: how long SIGTERM waits
+    /// for in-flight requests.
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct LogConfig {
+    /// `TILLCODE_LOG`, a tracing filter, default `info`.
+    pub filter: String,
+    /// `TILLCODE_LOG_FORMAT`: `pretty` (default) or `json`.
+    pub format: LogFormat,
+}
+
+/// Reads variables through `lookup`, so tests can configure without touching
+/// the process environment.
+pub struct Env<F>(pub F);
+
+impl Env<fn(&str) -> Option<String>> {
+    pub fn process() -> Self {
+        Env(|name| std::env::var(name).ok())
+    }
+}
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &'static str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn required_secret(
+        &self,
+        var: &'static str,
+        file_var: &'static str,
+    ) -> Result<Secret, ConfigError> {
+        if let Some(value) = self.get(var) {
+            return Ok(Secret::new(value.trim()));
+        }
+        let Some(path) = self.get(file_var) else {
+            return Err(ConfigError {
+                var,
+                problem: format!("is not set (set it, or {file_var} to a file holding it)"),
+            });
+        };
+        let contents = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+            var: file_var,
+            problem: format!("cannot read {path}: {e}"),
+        })?;
+        Ok(Secret::new(contents.trim()))
+    }
+
+    fn parsed<T: std::str::FromStr>(&self, var: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(var) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse().map_err(|e| ConfigError {
+                var,
+                problem: format!("{raw:?} is not valid: {e}"),
+            }),
+        }
+    }
+
+    fn url(
+        &self,
+        var: &'static str,
+        file_var: &'static str,
+        schemes: &[&str],
+    ) -> Result<Secret, ConfigError> {
+        let url = self.required_secret(var, file_var)?;
+        let scheme = url.expose().split("://").next().unwrap_or_default();
+        if url.expose().contains("://") && schemes.contains(&scheme) {
+            Ok(url)
+        } else {
+            // Never echo the value: it may hold a password.
+            Err(ConfigError {
+                var,
+                problem: format!("must be a URL starting with {}://", schemes.join("://, ")),
+            })
+        }
+    }
+
+    fn pool_size(&self, var: &'static str) -> Result<usize, ConfigError> {
+        let size = self.parsed(var, 16usize)?;
+        if (1..=1024).contains(&size) {
+            Ok(size)
+        } else {
+            Err(ConfigError {
+                var,
+                problem: "must be between 1 and 1024".into(),
+            })
+        }
+    }
+
+    pub fn database(&self) -> Result<DatabaseConfig, ConfigError> {
+        Ok(DatabaseConfig {
+            url: self.url(
+                "TILLCODE_DATABASE_URL",
+                "TILLCODE_DATABASE_URL_FILE",
+                &["postgres", "postgresql"],
+            )?,
+            pool_size: self.pool_size("TILLCODE_DATABASE_POOL_SIZE")?,
+        })
+    }
+
+    pub fn server(&self) -> Result<Config, ConfigError> {
+        let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
+        Ok(Config {
+            database: self.database()?,
+            redis_url: self.url(
+                "TILLCODE_REDIS_URL",
+                "TILLCODE_REDIS_URL_FILE",
+                &["redis", "rediss"],
+            )?,
+            redis_pool_size: self.pool_size("TILLCODE_REDIS_POOL_SIZE")?,
+            redis_prefix: self
+                .get("TILLCODE_REDIS_PREFIX")
+                .unwrap_or_else(|| "tillcode:".to_owned()),
+            bind: self.parsed("TILLCODE_BIND", default_bind)?,
+            shutdown_timeout: Duration::from_secs(
+                self.parsed("TILLCODE_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
+            ),
+        })
+    }
+
+    pub fn log(&self) -> Result<LogConfig, ConfigError> {
+        let format = match self.get("TILLCODE_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError {
+                    var: "TILLCODE_LOG_FORMAT",
+                    problem: format!("{other:?} is not one of pretty, json"),
+                });
+            }
+        };
+        Ok(LogConfig {
+            filter: self
+                .get("TILLCODE_LOG")
+                .unwrap_or_else(|| "info".to_owned()),
+            format,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |name: &str| map.get(name).cloned())
+    }
+
+    const BASE: [(&str, &str); 2] = [
+        ("TILLCODE_DATABASE_URL", "postgres://u:hunter2@db/tillcode"),
+        ("TILLCODE_REDIS_URL", "redis://127.0.0.1:6379"),
+    ];
+
+    #[test]
+    fn defaults_apply_when_only_the_urls_are_set() {
+        let config = env(&BASE).server().unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database.pool_size, 16);
+        assert_eq!(config.redis_prefix, "tillcode:");
+    }
+
+    #[test]
+    fn a_missing_database_url_names_the_variable() {
+        let err = env(&BASE[1..]).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_DATABASE_URL");
+        assert!(
+            err.to_string()
+                .starts_with("TILLCODE_DATABASE_URL: is not set")
+        );
+    }
+
+    #[test]
+    fn a_malformed_bind_address_names_the_variable() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_BIND", "localhost"));
+        let err = env(&pairs).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_BIND");
+    }
+
+    #[test]
+    fn a_url_of_the_wrong_scheme_is_refused_without_echoing_it() {
+        let err = env(&[
+            ("TILLCODE_DATABASE_URL", "mysql://u:hunter2@db/x"),
+            ("TILLCODE_REDIS_URL", "redis://r"),
+        ])
+        .server()
+        .unwrap_err();
+        assert_eq!(err.var, "TILLCODE_DATABASE_URL");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn secrets_can_come_from_a_file_and_never_show_in_debug_output() {
+        let dir = std::env::temp_dir().join(format!("tillcode-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("db-url");
+        std::fs::write(&file, "postgres://u:hunter2@db/tillcode\n").unwrap();
+        let config = env(&[
+            ("TILLCODE_DATABASE_URL_FILE", file.to_str().unwrap()),
+            ("TILLCODE_REDIS_URL", "redis://r"),
+        ])
+        .server()
+        .unwrap();
+        assert_eq!(
+            config.database.url.expose(),
+            "postgres://u:hunter2@db/tillcode"
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_log_format_is_refused() {
+        let err = env(&[("TILLCODE_LOG_FORMAT", "xml")]).log().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_LOG_FORMAT");
+    }
+}

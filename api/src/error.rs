@@ -1,0 +1,123 @@
+//! The one place where errors become HTTP responses: RFC 9457 problem+json
+//! with a stable `type` per cause (see `tillcode_protocol::ProblemType`).
+//! A client's mistake is always a 4xx; a 5xx never carries internal detail.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
+use tillcode_protocol::{Problem, ProblemType};
+
+use crate::ledger::LedgerError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A client error with a cause and an explanation safe to show.
+    #[error("{1}")]
+    Client(ProblemType, String),
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    /// A dependency is down: worth a retry, never the client's fault.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// A bug or an unexpected failure; logged, never shown.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn client(kind: ProblemType, detail: impl Into<String>) -> Self {
+        Self::Client(kind, detail.into())
+    }
+
+    fn kind(&self) -> ProblemType {
+        match self {
+            Self::Client(kind, _) => *kind,
+            Self::Ledger(e) => e.problem_type(),
+            Self::Unavailable(_) => ProblemType::ServiceUnavailable,
+            Self::Internal(_) => ProblemType::Internal,
+        }
+    }
+
+    fn detail(&self) -> Option<String> {
+        match self {
+            Self::Client(_, detail) => Some(detail.clone()),
+            Self::Ledger(LedgerError::Database(_)) => None,
+            Self::Ledger(e) => Some(e.to_string()),
+            Self::Unavailable(_) | Self::Internal(_) => None,
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.kind().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status_code().is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        problem_response(self.kind(), self.detail())
+    }
+}
+
+pub fn problem_response(kind: ProblemType, detail: Option<String>) -> HttpResponse {
+    let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    HttpResponse::build(status)
+        .insert_header(ContentType(PROBLEM_JSON.clone()))
+        .json(Problem::new(kind, detail))
+}
+
+static PROBLEM_JSON: std::sync::LazyLock<actix_web::mime::Mime> = std::sync::LazyLock::new(|| {
+    "application/problem+json"
+        .parse()
+        .unwrap_or(actix_web::mime::APPLICATION_JSON)
+});
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        Self::Unavailable(format!("postgres pool: {e}"))
+    }
+}
+
+/// JSON bodies: malformed, unknown fields, too large or not JSON at all are
+/// the client's mistakes, each with its own problem type.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(16 * 1024)
+        .error_handler(|err, _req: &HttpRequest| {
+            let api_error = match &err {
+                actix_error::JsonPayloadError::OverflowKnownLength { .. }
+                | actix_error::JsonPayloadError::Overflow { .. } => ApiError::client(
+                    ProblemType::PayloadTooLarge,
+                    "the body is larger than 16 KiB",
+                ),
+                actix_error::JsonPayloadError::ContentType => ApiError::client(
+                    ProblemType::UnsupportedMediaType,
+                    "send Content-Type: application/json",
+                ),
+                actix_error::JsonPayloadError::Deserialize(e) => {
+                    ApiError::client(ProblemType::BadRequest, format!("invalid JSON body: {e}"))
+                }
+                other => ApiError::client(ProblemType::BadRequest, other.to_string()),
+            };
+            api_error.into()
+        })
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        ApiError::client(ProblemType::NotFound, format!("invalid path: {err}")).into()
+    })
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        ApiError::client(ProblemType::BadRequest, format!("invalid query: {err}")).into()
+    })
+}
+
+/// Unknown routes answer 404 problem+json instead of an empty body.
+pub async fn not_found() -> HttpResponse {
+    problem_response(ProblemType::NotFound, None)
+}

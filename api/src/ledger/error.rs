@@ -1,0 +1,49 @@
+use tillcode_protocol::ProblemType;
+
+/// Why the ledger refused an operation. Every variant but `Database` is the
+/// caller's business and left the ledger exactly as it was.
+#[derive(Debug, thiserror::Error)]
+pub enum LedgerError {
+    #[error("no such account at this merchant")]
+    AccountNotFound,
+    #[error("the balance ({available}) is lower than the amount")]
+    InsufficientBalance { available: i64 },
+    #[error("the balance would exceed the largest allowed")]
+    BalanceLimit,
+    #[error("no such redemption at this merchant")]
+    RedemptionNotFound,
+    #[error("only a redemption can be voided or refunded")]
+    NotARedemption,
+    #[error("the redemption has already been voided")]
+    AlreadyVoided,
+    #[error("the redemption has refunds; refund the rest instead of voiding it")]
+    RedemptionHasRefunds,
+    #[error("at most {refundable} more can be refunded on this redemption")]
+    RefundExceedsRedemption { refundable: i64 },
+    #[error("the idempotency key was already used for a different request")]
+    IdempotencyKeyReused,
+    /// The statement changed nothing and nothing explains it any more: a
+    /// concurrent change moved the state in between. Safe to retry.
+    #[error("the ledger changed concurrently; retry")]
+    Contended,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+impl LedgerError {
+    pub fn problem_type(&self) -> ProblemType {
+        match self {
+            Self::AccountNotFound => ProblemType::AccountNotFound,
+            Self::InsufficientBalance { .. } => ProblemType::InsufficientBalance,
+            Self::BalanceLimit => ProblemType::BalanceLimit,
+            Self::RedemptionNotFound => ProblemType::TransferNotFound,
+            Self::NotARedemption => ProblemType::NotARedemption,
+            Self::AlreadyVoided => ProblemType::AlreadyVoided,
+            Self::RedemptionHasRefunds => ProblemType::RedemptionHasRefunds,
+            Self::RefundExceedsRedemption { .. } => ProblemType::RefundExceedsRedemption,
+            Self::IdempotencyKeyReused => ProblemType::IdempotencyKeyReused,
+            Self::Contended => ProblemType::ServiceUnavailable,
+            Self::Database(_) => ProblemType::Internal,
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! The double-entry ledger: the one part of Tillcode that must never be wrong.
+//!
+//! Every balance change is a transfer with two entries that sum to zero: the
+//! customer's account, and the program's issuance book (the merchant's
+//! liability). `accounts.balance` is a projection of the customer entries,
+//! updated by the same statement. [`post`] is the only write path; [`verify`]
+//! checks every invariant.
+
+mod error;
+mod operation;
+mod post;
+mod verify;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::LedgerError;
+pub use operation::{
+    Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted, Posting,
+    Transfer, TransferKind,
+};
+pub use post::post;
+pub use verify::{LedgerReport, ProgramTotals, Violation, verify};

@@ -1,0 +1,209 @@
+//! What a caller asks the ledger to do, parsed and bounded before any SQL runs.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tillcode_protocol::{AccountId, Amount, MerchantId, TransferId};
+use uuid::Uuid;
+
+/// The kinds of ledger transfer, as stored in `ledger_transfers.kind`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransferKind {
+    Accrue,
+    Redeem,
+    Void,
+    Refund,
+    Adjust,
+    Expire,
+}
+
+impl TransferKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Accrue => "accrue",
+            Self::Redeem => "redeem",
+            Self::Void => "void",
+            Self::Refund => "refund",
+            Self::Adjust => "adjust",
+            Self::Expire => "expire",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Accrue,
+            Self::Redeem,
+            Self::Void,
+            Self::Refund,
+            Self::Adjust,
+            Self::Expire,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// Which way an adjustment moves the customer's balance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Credit,
+    Debit,
+}
+
+/// Text that must be present and short: an adjustment's reason or actor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Note(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("must be 1 to {max} characters, not blank")]
+pub struct NoteError {
+    max: usize,
+}
+
+impl Note {
+    /// `max` mirrors the CHECK on the column the note is stored in.
+    pub fn parse(text: &str, max: usize) -> Result<Self, NoteError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed.chars().count() > max {
+            return Err(NoteError { max });
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn reason(text: &str) -> Result<Self, NoteError> {
+        Self::parse(text, 500)
+    }
+
+    pub fn actor(text: &str) -> Result<Self, NoteError> {
+        Self::parse(text, 200)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A caller's idempotency key: 1 to 255 visible ASCII characters, as a header
+/// value can carry them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an idempotency key must be 1 to 255 visible ASCII characters")]
+pub struct IdempotencyKeyError;
+
+impl IdempotencyKey {
+    pub fn parse(key: &str) -> Result<Self, IdempotencyKeyError> {
+        let ok = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+        if ok {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(IdempotencyKeyError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One balance-changing operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Operation {
+    /// Earn on a purchase.
+    Accrue { account: AccountId, amount: Amount },
+    /// Spend at the till.
+    Redeem { account: AccountId, amount: Amount },
+    /// Reverse a whole redemption, once.
+    Void { redemption: TransferId },
+    /// Give back part of a redemption; refunds together never exceed it.
+    Refund {
+        redemption: TransferId,
+        amount: Amount,
+    },
+    /// A staff correction, always with a reason and who made it.
+    Adjust {
+        account: AccountId,
+        direction: Direction,
+        amount: Amount,
+        reason: Note,
+        actor: Note,
+    },
+}
+
+impl Operation {
+    pub fn kind(&self) -> TransferKind {
+        match self {
+            Self::Accrue { .. } => TransferKind::Accrue,
+            Self::Redeem { .. } => TransferKind::Redeem,
+            Self::Void { .. } => TransferKind::Void,
+            Self::Refund { .. } => TransferKind::Refund,
+            Self::Adjust { .. } => TransferKind::Adjust,
+        }
+    }
+}
+
+/// An operation together with who asks for it and the key that makes a retry
+/// of it harmless. Idempotency keys are scoped per merchant and caller, so
+/// two terminals can never collide.
+#[derive(Clone, Debug)]
+pub struct Posting {
+    pub merchant: MerchantId,
+    /// The terminal, staff member or operator tool that may retry.
+    pub caller: Uuid,
+    pub key: IdempotencyKey,
+    pub operation: Operation,
+}
+
+impl Posting {
+    /// Fingerprint of the request, stored with the key: a retry must match
+    /// it exactly, or it is a different request reusing the key.
+    pub fn request_hash(&self) -> [u8; 32] {
+        // Free text is JSON-quoted so that no choice of reason can make two
+        // different requests encode alike.
+        let quoted = |note: &Note| serde_json::Value::from(note.as_str()).to_string();
+        let canonical = match &self.operation {
+            Operation::Accrue { account, amount } => format!("accrue|{account}|{amount}"),
+            Operation::Redeem { account, amount } => format!("redeem|{account}|{amount}"),
+            Operation::Void { redemption } => format!("void|{redemption}"),
+            Operation::Refund { redemption, amount } => format!("refund|{redemption}|{amount}"),
+            Operation::Adjust {
+                account,
+                direction,
+                amount,
+                reason,
+                actor,
+            } => format!(
+                "adjust|{account}|{direction:?}|{amount}|{}|{}",
+                quoted(reason),
+                quoted(actor)
+            ),
+        };
+        Sha256::digest(canonical.as_bytes()).into()
+    }
+}
+
+/// A recorded transfer, as returned by every operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub kind: TransferKind,
+    pub account: AccountId,
+    /// Signed change of the customer's balance: + credit, - debit.
+    pub balance_change: i64,
+    pub balance_after: i64,
+    pub reverses: Option<TransferId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The answer to a posting: the transfer, and whether this call made it or
+/// replayed the answer of an earlier call with the same key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Posted {
+    pub transfer: Transfer,
+    pub replayed: bool,
+}

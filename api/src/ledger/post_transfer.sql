@@ -1,0 +1,64 @@
+-- The body of the statement that records one ledger transfer. It follows a
+-- `WITH params AS (SELECT $1 AS merchant_id, ...)` CTE that post.rs writes
+-- with one bind per parameter (so the statement can be prepared once per
+-- connection and reused).
+--
+-- One statement is one implicit transaction and one round trip. Either every
+-- part below happens or none does:
+--   reversal   VOID/REFUND claim their share of the redemption they reverse;
+--              the row lock this takes serialises reversals of one redemption
+--   moved      the conditional balance change: never below zero, and a credit
+--              past the largest balance trips accounts_balance_range
+--   transfer   the transfer header, with the balance after it
+--   entries    its two entries, which sum to zero
+--   remembered the idempotency key, naming the transfer
+-- A repeated idempotency key fails the last insert with a unique violation
+-- (after waiting for a concurrent first attempt to commit), which rolls back
+-- the whole statement: a duplicate never has an effect. No row back means no
+-- effect; post.rs then asks `diagnose` why.
+, reversal AS (
+    UPDATE ledger_transfers r
+    SET reversed_amount = r.reversed_amount
+            + CASE WHEN p.kind = 'void' THEN -r.balance_change ELSE p.change END,
+        voided = (p.kind = 'void')
+    FROM params p
+    WHERE p.kind IN ('void', 'refund')
+      AND r.merchant_id = p.merchant_id AND r.id = p.reverses_id
+      AND r.kind = 'redeem' AND NOT r.voided
+      AND CASE WHEN p.kind = 'void' THEN r.reversed_amount = 0
+               ELSE r.reversed_amount + p.change <= -r.balance_change END
+    RETURNING r.account_id,
+        CASE WHEN p.kind = 'void' THEN -r.balance_change ELSE p.change END AS change
+), plan AS (
+    -- At most one row: the account and signed change to apply.
+    SELECT account_id, change FROM params WHERE kind NOT IN ('void', 'refund')
+    UNION ALL
+    SELECT account_id, change FROM reversal
+), moved AS (
+    -- plan enters as scalar subqueries (InitPlans, computed once) rather
+    -- than a join: when this UPDATE waits for a concurrent one on the same
+    -- account and rechecks the row (EvalPlanQual), Postgres must not re-run
+    -- the data-modifying `reversal` ("ModifyTable should not be called
+    -- during EvalPlanQual").
+    UPDATE accounts a
+    SET balance = a.balance + (SELECT change FROM plan), updated_at = now()
+    WHERE a.merchant_id = (SELECT merchant_id FROM params)
+      AND a.id = (SELECT account_id FROM plan)
+      AND a.balance + (SELECT change FROM plan) >= 0
+    RETURNING a.merchant_id, a.id, a.program_id, (SELECT change FROM plan) AS change, a.balance
+), transfer AS (
+    INSERT INTO ledger_transfers
+        (merchant_id, id, kind, account_id, balance_change, balance_after, reverses_id, reason, actor)
+    SELECT m.merchant_id, p.transfer_id, p.kind, m.id, m.change, m.balance, p.reverses_id, p.reason, p.actor
+    FROM moved m, params p
+    RETURNING id, kind, account_id, balance_change, balance_after, reverses_id, created_at
+), entries AS (
+    INSERT INTO ledger_entries (merchant_id, transfer_id, book, program_id, account_id, amount)
+    SELECT m.merchant_id, p.transfer_id, 'customer', m.program_id, m.id, m.change FROM moved m, params p
+    UNION ALL
+    SELECT m.merchant_id, p.transfer_id, 'issuance', m.program_id, NULL, -m.change FROM moved m, params p
+), remembered AS (
+    INSERT INTO idempotency_keys (merchant_id, caller_id, key, request_hash, transfer_id)
+    SELECT p.merchant_id, p.caller_id, p.idempotency_key, p.request_hash, t.id FROM transfer t, params p
+)
+SELECT id, kind, account_id, balance_change, balance_after, reverses_id, created_at FROM transfer

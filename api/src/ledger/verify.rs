@@ -1,0 +1,151 @@
+//! `tillcode-api verify-ledger`: every invariant of the ledger, checked
+//! against the whole database. Also run by the tests after every scenario.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// Each check counts the rows that break one invariant; zero means it holds.
+const CHECKS: &[(&str, &str)] = &[
+    (
+        "every transfer has exactly one customer and one issuance entry",
+        "SELECT count(*) AS n FROM ledger_transfers t
+         LEFT JOIN (SELECT merchant_id, transfer_id, count(*) AS c FROM ledger_entries
+                    GROUP BY merchant_id, transfer_id) e
+           ON e.merchant_id = t.merchant_id AND e.transfer_id = t.id
+         WHERE e.c IS DISTINCT FROM 2",
+    ),
+    (
+        "the entries of every transfer sum to zero",
+        "SELECT count(*) AS n FROM (SELECT 1 FROM ledger_entries
+         GROUP BY merchant_id, transfer_id HAVING sum(amount) <> 0) v",
+    ),
+    (
+        "the customer entry carries the transfer's account and change",
+        "SELECT count(*) AS n FROM ledger_transfers t
+         LEFT JOIN ledger_entries e
+           ON e.merchant_id = t.merchant_id AND e.transfer_id = t.id AND e.book = 'customer'
+         WHERE e.account_id IS DISTINCT FROM t.account_id
+            OR e.amount IS DISTINCT FROM t.balance_change",
+    ),
+    (
+        "entries are booked to the program of the transfer's account",
+        "SELECT count(*) AS n FROM ledger_entries e
+         JOIN ledger_transfers t ON t.merchant_id = e.merchant_id AND t.id = e.transfer_id
+         JOIN accounts a ON a.merchant_id = t.merchant_id AND a.id = t.account_id
+         WHERE e.program_id <> a.program_id",
+    ),
+    (
+        "every balance equals the sum of its entries",
+        "SELECT count(*) AS n FROM accounts a
+         LEFT JOIN (SELECT merchant_id, account_id, sum(amount) AS s FROM ledger_entries
+                    WHERE book = 'customer' GROUP BY merchant_id, account_id) e
+           ON e.merchant_id = a.merchant_id AND e.account_id = a.id
+         WHERE a.balance <> COALESCE(e.s, 0)",
+    ),
+    (
+        "a redemption's reversed amount is the sum of its voids and refunds",
+        "SELECT count(*) AS n FROM ledger_transfers r
+         LEFT JOIN (SELECT merchant_id, reverses_id, sum(balance_change) AS s FROM ledger_transfers
+                    WHERE reverses_id IS NOT NULL GROUP BY merchant_id, reverses_id) x
+           ON x.merchant_id = r.merchant_id AND x.reverses_id = r.id
+         WHERE r.kind = 'redeem' AND r.reversed_amount <> COALESCE(x.s, 0)",
+    ),
+    (
+        "a redemption is marked voided exactly when a void names it",
+        "SELECT count(*) AS n FROM ledger_transfers r
+         WHERE r.kind = 'redeem' AND r.voided <> EXISTS (
+             SELECT 1 FROM ledger_transfers v
+             WHERE v.merchant_id = r.merchant_id AND v.reverses_id = r.id AND v.kind = 'void')",
+    ),
+    (
+        "voids and refunds reverse a redemption of the same account",
+        "SELECT count(*) AS n FROM ledger_transfers x
+         JOIN ledger_transfers r ON r.merchant_id = x.merchant_id AND r.id = x.reverses_id
+         WHERE r.kind <> 'redeem' OR r.account_id <> x.account_id",
+    ),
+];
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(Debug, Serialize, QueryableByName)]
+pub struct ProgramTotals {
+    #[diesel(sql_type = SqlUuid)]
+    pub merchant_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub program_id: Uuid,
+    #[diesel(sql_type = Text)]
+    pub unit: String,
+    #[diesel(sql_type = BigInt)]
+    pub accounts: i64,
+    /// What the merchant owes its customers: the sum of their balances.
+    #[diesel(sql_type = BigInt)]
+    pub liability: i64,
+    /// The issuance book's balance; always `-liability` in a sound ledger.
+    #[diesel(sql_type = BigInt)]
+    pub issuance_balance: i64,
+    #[diesel(sql_type = BigInt)]
+    pub transfers: i64,
+}
+
+const TOTALS: &str = "
+    SELECT p.merchant_id, p.id AS program_id, p.unit,
+           (SELECT count(*) FROM accounts a WHERE a.merchant_id = p.merchant_id AND a.program_id = p.id) AS accounts,
+           (SELECT COALESCE(sum(a.balance), 0)::bigint FROM accounts a
+             WHERE a.merchant_id = p.merchant_id AND a.program_id = p.id) AS liability,
+           (SELECT COALESCE(sum(e.amount), 0)::bigint FROM ledger_entries e
+             WHERE e.merchant_id = p.merchant_id AND e.program_id = p.id AND e.book = 'issuance') AS issuance_balance,
+           (SELECT count(*) FROM ledger_entries e
+             WHERE e.merchant_id = p.merchant_id AND e.program_id = p.id AND e.book = 'issuance') AS transfers
+    FROM programs p ORDER BY p.merchant_id";
+
+#[derive(Debug, Serialize)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub rows: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LedgerReport {
+    pub ok: bool,
+    pub programs: Vec<ProgramTotals>,
+    pub violations: Vec<Violation>,
+}
+
+/// Checks every invariant. Run it in a REPEATABLE READ transaction so that all
+/// checks see one snapshot even while the API keeps writing.
+pub async fn verify(conn: &mut AsyncPgConnection) -> QueryResult<LedgerReport> {
+    conn.build_transaction()
+        .repeatable_read()
+        .read_only()
+        .run(async |conn| {
+            let mut violations = Vec::new();
+            for (invariant, sql) in CHECKS {
+                let rows = diesel::sql_query(*sql).get_result::<Count>(conn).await?.n;
+                if rows != 0 {
+                    violations.push(Violation { invariant, rows });
+                }
+            }
+            let programs: Vec<ProgramTotals> = diesel::sql_query(TOTALS).load(conn).await?;
+            for p in &programs {
+                if p.liability != -p.issuance_balance {
+                    violations.push(Violation {
+                        invariant: "a program's liability mirrors its issuance book",
+                        rows: 1,
+                    });
+                }
+            }
+            Ok(LedgerReport {
+                ok: violations.is_empty(),
+                programs,
+                violations,
+            })
+        })
+        .await
+}

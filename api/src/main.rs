@@ -1,0 +1,125 @@
+//! `tillcode-api`: the server and its operator commands. Configuration comes
+//! from `TILLCODE_*` environment variables (see `config.rs`); commands that
+//! print results print JSON on stdout and log to stderr.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use tillcode_api::config::{ConfigError, Env};
+use tillcode_api::{db, demo_seed, ledger, server, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "tillcode-api",
+    version,
+    about = "Tillcode rewards redemption API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve HTTP until SIGTERM.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create (or find) the demo merchant, store, customer and balance.
+    DemoSeed,
+    /// Check every ledger invariant; print totals; exit 1 on any violation.
+    VerifyLedger,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum CliError {
+    #[error("configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Migrate(#[from] db::MigrateError),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[from] diesel::ConnectionError),
+    #[error(transparent)]
+    Start(#[from] server::StartError),
+    #[error(transparent)]
+    Seed(#[from] demo_seed::SeedError),
+    #[error("database: {0}")]
+    Database(#[from] diesel::result::Error),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot print JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the ledger has violations")]
+    LedgerViolated,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env = Env::process();
+    match env.log() {
+        Ok(log) => telemetry::init(&log),
+        Err(e) => {
+            eprintln!("tillcode-api: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    let result = actix_web::rt::System::new().block_on(run(cli.command));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::LedgerViolated) => ExitCode::FAILURE,
+        Err(e @ CliError::Config(_)) => {
+            eprintln!("tillcode-api: {e}");
+            ExitCode::from(2)
+        }
+        Err(e) => {
+            eprintln!("tillcode-api: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), CliError> {
+    let env = Env::process();
+    match command {
+        Command::Serve => {
+            let config = env.server()?;
+            migrate(config.database.url.expose()).await?;
+            let listener = TcpListener::bind(config.bind)?;
+            tracing::info!(address = %config.bind, "serving");
+            server::start(&config, listener)?.await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            let applied = migrate(env.database()?.url.expose()).await?;
+            println!("{}", serde_json::json!({ "applied": applied }));
+        }
+        Command::DemoSeed => {
+            let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
+            let demo = demo_seed::seed(&mut conn).await?;
+            println!("{}", serde_json::to_string_pretty(&demo)?);
+        }
+        Command::VerifyLedger => {
+            let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
+            let report = ledger::verify(&mut conn).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            if !report.ok {
+                return Err(CliError::LedgerViolated);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Migrations use blocking libpq; keep them off the async workers.
+async fn migrate(url: &str) -> Result<Vec<String>, CliError> {
+    let url = url.to_owned();
+    let applied = tokio::task::spawn_blocking(move || db::run_migrations(&url))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
+    for version in &applied {
+        tracing::info!(%version, "migration applied");
+    }
+    Ok(applied)
+}

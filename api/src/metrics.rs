@@ -1,0 +1,80 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+
+/// Every metric the server exports, registered in its own registry (not the
+/// global one) so that tests running many servers in one process stay apart.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    http_request_duration: HistogramVec,
+}
+
+impl Metrics {
+    pub fn new() -> prometheus::Result<Self> {
+        let registry = Registry::new_custom(Some("tillcode".into()), None)?;
+        let http_request_duration = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by route pattern, method and status.",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
+            &["method", "route", "status"],
+        )?;
+        registry.register(Box::new(http_request_duration.clone()))?;
+        Ok(Self {
+            registry,
+            http_request_duration,
+        })
+    }
+
+    pub fn render(&self) -> Result<String, prometheus::Error> {
+        let mut buffer = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
+        String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// Times every request. The route label is the matched pattern (like
+/// `/v1/accounts/{id}`), never the raw path, so the label set stays bounded.
+pub async fn record_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let method = req.method().as_str().to_owned();
+    let response = next.call(req).await?;
+    if let Some(metrics) = metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        metrics
+            .http_request_duration
+            .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
+            .observe(started.elapsed().as_secs_f64());
+    }
+    Ok(response)
+}
+
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+    match metrics.render() {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(
+            format!("metrics: {e}"),
+        )),
+    }
+}

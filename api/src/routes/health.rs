@@ -1,0 +1,80 @@
+//! Liveness and readiness, for load balancers and orchestrators.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use diesel_async::RunQueryDsl;
+use serde::Serialize;
+use tillcode_protocol::ProblemType;
+use utoipa::ToSchema;
+
+use crate::error::problem_response;
+use crate::state::AppState;
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// The process is up. Checks nothing else, so that a database outage does
+/// not make an orchestrator restart healthy servers.
+#[utoipa::path(get, path = "/healthz", tag = "operations",
+    responses((status = 200, body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    postgres: &'static str,
+    redis: &'static str,
+}
+
+/// Postgres and Redis both answer: the server can take traffic. A 503
+/// problem names the dependency that failed.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses(
+        (status = 200, body = Readiness),
+        (status = 503, description = "A dependency is unreachable; `detail` names it",
+         content_type = "application/problem+json", body = crate::openapi::ProblemSchema)))]
+pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
+    let verdict = |ok: bool| if ok { "ok" } else { "unavailable" };
+    if postgres && redis {
+        return HttpResponse::Ok().json(Readiness {
+            postgres: "ok",
+            redis: "ok",
+        });
+    }
+    let detail = format!("postgres: {}; redis: {}", verdict(postgres), verdict(redis));
+    tracing::warn!(%detail, "not ready");
+    problem_response(ProblemType::ServiceUnavailable, Some(detail))
+}
+
+async fn postgres_ok(state: &AppState) -> bool {
+    let check = async {
+        let mut conn = state.db.get().await.ok()?;
+        diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
+    };
+    matches!(
+        tokio::time::timeout(CHECK_TIMEOUT, check).await,
+        Ok(Some(_))
+    )
+}
+
+async fn redis_ok(state: &AppState) -> bool {
+    let check = async {
+        let mut conn = state.redis.get().await.ok()?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .ok()
+    };
+    matches!(
+        tokio::time::timeout(CHECK_TIMEOUT, check).await,
+        Ok(Some(_))
+    )
+}

@@ -1,0 +1,3 @@
+//! HTTP endpoints, one module per area.
+
+pub mod health;

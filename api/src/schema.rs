@@ -1,0 +1,107 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    accounts (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        program_id -> Uuid,
+        customer_id -> Uuid,
+        balance -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customers (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (merchant_id, caller_id, key) {
+        merchant_id -> Uuid,
+        caller_id -> Uuid,
+        key -> Text,
+        request_hash -> Bytea,
+        transfer_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ledger_entries (merchant_id, transfer_id, book) {
+        merchant_id -> Uuid,
+        transfer_id -> Uuid,
+        book -> Text,
+        program_id -> Uuid,
+        account_id -> Nullable<Uuid>,
+        amount -> Int8,
+    }
+}
+
+diesel::table! {
+    ledger_transfers (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        kind -> Text,
+        account_id -> Uuid,
+        balance_change -> Int8,
+        balance_after -> Int8,
+        reverses_id -> Nullable<Uuid>,
+        reversed_amount -> Int8,
+        voided -> Bool,
+        reason -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    merchants (id) {
+        id -> Uuid,
+        slug -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    programs (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        name -> Text,
+        unit -> Text,
+        minor_units -> Int2,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    stores (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        code -> Text,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(customers -> merchants (merchant_id));
+diesel::joinable!(programs -> merchants (merchant_id));
+diesel::joinable!(stores -> merchants (merchant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    customers,
+    idempotency_keys,
+    ledger_entries,
+    ledger_transfers,
+    merchants,
+    programs,
+    stores,
+);

@@ -1,0 +1,69 @@
+//! Assembles the actix-web application and runs it.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpResponse, HttpServer, web};
+
+use crate::config::Config;
+use crate::metrics::{self, Metrics};
+use crate::state::AppState;
+use crate::{cache, db, error, openapi, routes};
+
+/// Routes and extractor settings; shared by `serve` and the tests.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(error::json_config())
+        .app_data(error::path_config())
+        .app_data(error::query_config())
+        .route("/healthz", web::get().to(routes::health::healthz))
+        .route("/readyz", web::get().to(routes::health::readyz))
+        .route("/metrics", web::get().to(metrics::metrics))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header(("Location", "/docs/"))
+                    .finish()
+            }),
+        )
+        .service(openapi::service());
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("postgres pool: {0}")]
+    Db(#[from] diesel_async::pooled_connection::deadpool::BuildError),
+    #[error("redis pool: {0}")]
+    Redis(#[from] deadpool_redis::CreatePoolError),
+    #[error("metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Builds the pools and starts serving on `listener`. actix-server stops
+/// accepting on SIGTERM/SIGINT and lets in-flight requests finish, for at
+/// most `config.shutdown_timeout`.
+pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
+    let state = AppState {
+        db: db::pool(config.database.url.expose(), config.database.pool_size)?,
+        redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
+        redis_prefix: config.redis_prefix.clone(),
+    };
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new()?);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(metrics.clone())
+            .wrap(from_fn(metrics::record_request))
+            .wrap(actix_web::middleware::Logger::new("%U %s %Dms").log_target("tillcode::http"))
+            .configure(configure)
+            .default_service(web::to(error::not_found))
+    })
+    .shutdown_timeout(config.shutdown_timeout.as_secs())
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

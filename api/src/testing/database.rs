@@ -1,0 +1,142 @@
+//! A fresh PostgreSQL database per test, cloned from a migrated template.
+//!
+//! Reads `TILLCODE_TEST_DATABASE_URL` (an admin URL, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and `TILLCODE_TEST_REDIS_URL`
+//! (default `redis://127.0.0.1:6379`).
+
+// The admin side is synchronous (libpq): it also runs in `Drop`.
+use diesel::pg::PgConnection;
+use diesel::{Connection, RunQueryDsl as _, sql_query};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::db::{self, DbPool};
+
+/// The admin URL from `TILLCODE_TEST_DATABASE_URL`.
+pub fn test_database_admin_url() -> String {
+    std::env::var("TILLCODE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The Redis URL from `TILLCODE_TEST_REDIS_URL`.
+pub fn test_redis_url() -> String {
+    std::env::var("TILLCODE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// `url` with its database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, _) = url.rsplit_once('/').expect("database URL has a path");
+    let query = url
+        .split_once('?')
+        .map(|(_, q)| format!("?{q}"))
+        .unwrap_or_default();
+    format!("{base}/{name}{query}")
+}
+
+/// The template is made once per test run: nextest gives every test process
+/// of one run the same `NEXTEST_RUN_ID`; plain `cargo test` runs all tests in
+/// one process. `ops/test.sh` drops templates of earlier runs.
+fn template_name() -> String {
+    let run = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| {
+        static PROCESS_RUN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        PROCESS_RUN
+            .get_or_init(|| Uuid::new_v4().to_string())
+            .clone()
+    });
+    format!(
+        "tillcode_tpl_{}",
+        run.replace('-', "").get(..16).unwrap_or("local")
+    )
+}
+
+fn ensure_template(admin: &mut PgConnection, admin_url: &str) -> String {
+    let template = template_name();
+    // Serialises template creation across the test processes of one run.
+    sql_query("SELECT pg_advisory_lock(7261636)")
+        .execute(admin)
+        .expect("advisory lock");
+    let exists = sql_query(format!(
+        "SELECT 1 FROM pg_database WHERE datname = '{template}'"
+    ))
+    .execute(admin)
+    .expect("query pg_database")
+        > 0;
+    if !exists {
+        // Built under a scratch name and renamed when complete, so a crash
+        // half-way never leaves a broken template behind.
+        let building = format!("{template}_building");
+        sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+            .execute(admin)
+            .expect("drop stale template");
+        sql_query(format!("CREATE DATABASE {building}"))
+            .execute(admin)
+            .expect("create template");
+        db::run_migrations(&with_database(admin_url, &building)).expect("migrate template");
+        sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
+            .execute(admin)
+            .expect("rename template");
+    }
+    sql_query("SELECT pg_advisory_unlock(7261636)")
+        .execute(admin)
+        .expect("advisory unlock");
+    template
+}
+
+/// A database of its own for one test, dropped when this value is.
+pub struct TestDatabase {
+    name: String,
+    url: String,
+    admin_url: String,
+}
+
+impl TestDatabase {
+    pub fn new() -> Self {
+        let admin_url = test_database_admin_url();
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("TILLCODE_TEST_DATABASE_URL: cannot connect: {e}"));
+        let template = ensure_template(&mut admin, &admin_url);
+        let name = format!("tillcode_test_{}", Uuid::new_v4().simple());
+        sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
+            .execute(&mut admin)
+            .expect("clone the template");
+        Self {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn pool(&self, size: usize) -> DbPool {
+        db::pool(&self.url, size).expect("test pool")
+    }
+
+    /// A connection of its own, outside any pool.
+    pub async fn connect(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+impl Default for TestDatabase {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        // WITH (FORCE) ends the test's own pooled connections too.
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Test support, shared by the unit tests and the benchmark driver: a
+//! database per test ([`TestDatabase`]), a merchant to post against
+//! ([`TestMerchant`]) and the whole server on a random port ([`spawn_app`]).
+#![allow(clippy::expect_used, clippy::unwrap_used)] // test-only code: fail loudly
+
+mod database;
+mod fixtures;
+
+use std::net::TcpListener;
+
+use uuid::Uuid;
+
+pub use database::{TestDatabase, test_database_admin_url, test_redis_url};
+pub use fixtures::{TEST_CALLER, TestMerchant};
+
+use crate::config::{Config, DatabaseConfig, Secret};
+
+/// A server on a random local port, with its own database and Redis prefix.
+pub struct TestApp {
+    pub address: String,
+    pub db: TestDatabase,
+    pub redis_prefix: String,
+    server: actix_web::dev::ServerHandle,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn config(db: &TestDatabase, redis_prefix: &str) -> Config {
+        Config {
+            database: DatabaseConfig {
+                url: Secret::new(db.url()),
+                pool_size: 4,
+            },
+            redis_url: Secret::new(test_redis_url()),
+            redis_pool_size: 4,
+            redis_prefix: redis_prefix.to_owned(),
+            bind: "127.0.0.1:0".parse().expect("address"),
+            shutdown_timeout: std::time::Duration::from_secs(5),
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting before the database goes away; the rest is torn
+        // down with the test's runtime.
+        drop(self.server.stop(false));
+        let prefix = self.redis_prefix.clone();
+        let _ = std::thread::spawn(move || delete_redis_prefix(&prefix)).join();
+    }
+}
+
+fn delete_redis_prefix(prefix: &str) {
+    let Ok(client) = redis::Client::open(test_redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_connection() else {
+        return;
+    };
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}*"))
+        .query(&mut conn)
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
+    }
+}
+
+/// Starts the full application, as `serve` would, on a random port.
+pub async fn spawn_app() -> TestApp {
+    crate::telemetry::init(&crate::config::LogConfig {
+        filter: std::env::var("TILLCODE_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        format: crate::config::LogFormat::Pretty,
+    });
+    let db = TestDatabase::new();
+    let redis_prefix = format!("tillcode-test:{}:", Uuid::new_v4().simple());
+    spawn_app_with(db, TestApp::config, redis_prefix).await
+}
+
+/// Like [`spawn_app`], with a way to alter the configuration (for example
+/// to point Redis at a dead port).
+pub async fn spawn_app_with(
+    db: TestDatabase,
+    config: impl FnOnce(&TestDatabase, &str) -> Config,
+    redis_prefix: String,
+) -> TestApp {
+    let config = config(&db, &redis_prefix);
+    let listener = TcpListener::bind(config.bind).expect("bind a random port");
+    let address = format!("http://{}", listener.local_addr().expect("local address"));
+    let server = crate::server::start(&config, listener).expect("start the server");
+    let handle = server.handle();
+    tokio::spawn(server);
+    TestApp {
+        address,
+        db,
+        redis_prefix,
+        server: handle,
+    }
+}

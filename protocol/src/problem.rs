@@ -1,0 +1,137 @@
+//! RFC 9457 problem details: the one error format of the HTTP API.
+//!
+//! Every cause a client may need to act on has its own [`ProblemType`] with a
+//! stable `type` URI. Clients (the SDKs, the till app) branch on the type,
+//! never on the human-readable title or detail.
+
+use serde::{Deserialize, Serialize};
+
+/// Prefix of every problem `type` URI. Part of the public contract: never change it.
+pub const PROBLEM_TYPE_BASE: &str = "https://tillcode.dev/problems/";
+
+macro_rules! problem_types {
+    ($($variant:ident => ($slug:literal, $status:literal, $title:literal)),* $(,)?) => {
+        /// Every stable cause of an error response.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ProblemType {
+            $($variant),*
+        }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant),*];
+
+            /// The last path segment of the type URI, e.g. `insufficient-balance`.
+            pub const fn slug(self) -> &'static str {
+                match self { $(ProblemType::$variant => $slug),* }
+            }
+
+            /// The HTTP status this cause is always answered with.
+            pub const fn status(self) -> u16 {
+                match self { $(ProblemType::$variant => $status),* }
+            }
+
+            /// A short, fixed summary of the cause (RFC 9457 `title`).
+            pub const fn title(self) -> &'static str {
+                match self { $(ProblemType::$variant => $title),* }
+            }
+        }
+    };
+}
+
+problem_types! {
+    BadRequest => ("bad-request", 400, "The request is malformed"),
+    InvalidAmount => ("invalid-amount", 422, "The amount is zero, negative or too large"),
+    NotFound => ("not-found", 404, "No such resource"),
+    MethodNotAllowed => ("method-not-allowed", 405, "Method not allowed on this resource"),
+    PayloadTooLarge => ("payload-too-large", 413, "The request body is too large"),
+    UnsupportedMediaType => ("unsupported-media-type", 415, "The request body must be JSON"),
+    AccountNotFound => ("account-not-found", 404, "No such account at this merchant"),
+    InsufficientBalance => ("insufficient-balance", 422, "The balance is lower than the amount"),
+    BalanceLimit => ("balance-limit", 422, "The balance would exceed the largest allowed"),
+    TransferNotFound => ("transfer-not-found", 404, "No such redemption at this merchant"),
+    NotARedemption => ("not-a-redemption", 422, "Only a redemption can be voided or refunded"),
+    AlreadyVoided => ("already-voided", 409, "The redemption has already been voided"),
+    RedemptionHasRefunds => ("redemption-has-refunds", 409, "A partly refunded redemption cannot be voided; refund the rest"),
+    RefundExceedsRedemption => ("refund-exceeds-redemption", 422, "Refunds would exceed what the redemption took"),
+    MissingReason => ("missing-reason", 422, "An adjustment needs a reason and an actor"),
+    IdempotencyKeyReused => ("idempotency-key-reused", 422, "The idempotency key was already used for a different request"),
+    IdempotencyInFlight => ("idempotency-in-flight", 409, "A request with this idempotency key is still being processed"),
+    RateLimited => ("rate-limited", 429, "Too many requests"),
+    ServiceUnavailable => ("service-unavailable", 503, "A dependency is unavailable; retry later"),
+    Internal => ("internal", 500, "Internal error"),
+}
+
+impl ProblemType {
+    /// The full, stable `type` URI.
+    pub fn uri(self) -> String {
+        format!("{PROBLEM_TYPE_BASE}{}", self.slug())
+    }
+
+    /// Parses a `type` URI back into its cause; `None` for a type this
+    /// version does not know (a newer server), which clients treat by status.
+    pub fn from_uri(uri: &str) -> Option<Self> {
+        let slug = uri.strip_prefix(PROBLEM_TYPE_BASE)?;
+        Self::ALL.iter().copied().find(|t| t.slug() == slug)
+    }
+}
+
+/// The body of an `application/problem+json` response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl Problem {
+    pub fn new(kind: ProblemType, detail: Option<String>) -> Self {
+        Self {
+            type_uri: kind.uri(),
+            title: kind.title().to_owned(),
+            status: kind.status(),
+            detail,
+        }
+    }
+
+    pub fn kind(&self) -> Option<ProblemType> {
+        ProblemType::from_uri(&self.type_uri)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn every_problem_type_has_a_distinct_slug_and_an_error_status() {
+        let slugs: HashSet<_> = ProblemType::ALL.iter().map(|t| t.slug()).collect();
+        assert_eq!(slugs.len(), ProblemType::ALL.len());
+        for t in ProblemType::ALL {
+            assert!((400..600).contains(&t.status()), "{t:?}");
+            assert!(
+                t.slug()
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-')
+            );
+        }
+    }
+
+    #[test]
+    fn a_problem_round_trips_through_json_and_its_type_uri() {
+        let p = Problem::new(ProblemType::InsufficientBalance, Some("balance 5".into()));
+        let json = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            json["type"],
+            "https://tillcode.dev/problems/insufficient-balance"
+        );
+        assert_eq!(json["status"], 422);
+        let back: Problem = serde_json::from_value(json).unwrap();
+        assert_eq!(back.kind(), Some(ProblemType::InsufficientBalance));
+        assert_eq!(ProblemType::from_uri("https://example.com/x"), None);
+    }
+}
