@@ -121,3 +121,33 @@ pub fn query_config() -> web::QueryConfig {
 pub async fn not_found() -> HttpResponse {
     problem_response(ProblemType::NotFound, None)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::testing::spawn_app;
+
+    #[tokio::test]
+    async fn an_unknown_route_is_a_404_problem() {
+        let app = spawn_app().await;
+        let response = reqwest::get(app.url("/no/such/thing")).await.unwrap();
+        assert_eq!(response.status(), 404);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["type"], "https://tillcode.dev/problems/not-found");
+        assert_eq!(body["status"], 404);
+    }
+
+    #[test]
+    fn a_database_failure_shows_no_internal_detail() {
+        use actix_web::ResponseError;
+        let err = super::ApiError::from(crate::ledger::LedgerError::Database(
+            diesel::result::Error::NotFound,
+        ));
+        assert_eq!(err.status_code(), 500);
+        assert_eq!(err.detail(), None);
+    }
+}

@@ -78,3 +78,31 @@ pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::testing::spawn_app;
+
+    #[tokio::test]
+    async fn metrics_expose_request_latency_by_route_and_status() {
+        let app = spawn_app().await;
+        reqwest::get(app.url("/healthz")).await.unwrap();
+        reqwest::get(app.url("/nowhere/42")).await.unwrap();
+        let response = reqwest::get(app.url("/metrics")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        let text = response.text().await.unwrap();
+        assert!(text.contains(
+            r#"tillcode_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"} 1"#
+        ), "{text}");
+        // Unmatched paths share one label value: the label set stays bounded.
+        assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+        assert!(!text.contains("/nowhere/42"));
+    }
+}

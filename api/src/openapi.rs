@@ -34,3 +34,45 @@ pub struct ApiDoc;
 pub fn service() -> SwaggerUi {
     SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::testing::spawn_app;
+
+    #[tokio::test]
+    async fn the_openapi_document_is_version_3_1_and_lists_the_operations_routes() {
+        let app = spawn_app().await;
+        let doc: serde_json::Value = reqwest::get(app.url("/openapi.json"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(doc["openapi"], "3.1.0");
+        for path in ["/healthz", "/readyz", "/metrics"] {
+            assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+        }
+        assert!(doc["components"]["schemas"]["Problem"].is_object());
+    }
+
+    #[tokio::test]
+    async fn the_docs_ui_is_served_from_the_binary() {
+        let app = spawn_app().await;
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .unwrap();
+        let page = client.get(app.url("/docs")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        assert!(page.text().await.unwrap().contains("swagger-ui"));
+        // The UI's script is vendored, not fetched from a CDN.
+        let script = client
+            .get(app.url("/docs/swagger-ui-bundle.js"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(script.status(), 200);
+        assert!(script.bytes().await.unwrap().len() > 100_000);
+    }
+}

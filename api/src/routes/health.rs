@@ -78,3 +78,55 @@ async fn redis_ok(state: &AppState) -> bool {
         Ok(Some(_))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::config::Secret;
+    use crate::testing::{TestApp, TestDatabase, spawn_app, spawn_app_with};
+
+    #[tokio::test]
+    async fn healthz_answers_ok() {
+        let app = spawn_app().await;
+        let response = reqwest::get(app.url("/healthz")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+    }
+
+    #[tokio::test]
+    async fn readyz_is_ok_when_postgres_and_redis_answer() {
+        let app = spawn_app().await;
+        let response = reqwest::get(app.url("/readyz")).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body, serde_json::json!({"postgres": "ok", "redis": "ok"}));
+    }
+
+    #[tokio::test]
+    async fn readyz_is_a_503_problem_naming_redis_when_redis_is_unreachable() {
+        let app = spawn_app_with(
+            TestDatabase::new(),
+            |db, prefix| {
+                let mut config = TestApp::config(db, prefix);
+                // Port 1 on loopback: nothing listens there.
+                config.redis_url = Secret::new("redis://127.0.0.1:1");
+                config
+            },
+            "tillcode-test:dead-redis:".to_owned(),
+        )
+        .await;
+        let response = reqwest::get(app.url("/readyz")).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(
+            body["type"],
+            "https://tillcode.dev/problems/service-unavailable"
+        );
+        assert_eq!(body["detail"], "postgres: ok; redis: unavailable");
+    }
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Runs every test of Tillcode. CI runs it through .ci/run; developers run it
+# directly. Usage:
+#   ops/test.sh            all checks and all tests
+#   ops/test.sh FILTER...  only the tests nextest matches with FILTER (for a
+#                          quick loop: lint and schema checks are skipped)
+# Environment:
+#   TILLCODE_TEST_DATABASE_URL  admin URL; tests create their own databases
+#                               (default postgres://postgres@127.0.0.1:5432/postgres)
+#   TILLCODE_TEST_REDIS_URL     (default redis://127.0.0.1:6379)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=ops/lib.sh
+source ops/lib.sh
+
+case "${1:-}" in
+-h | --help)
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+    ;;
+esac
+
+filters=("$@")
+full_run=true
+((${#filters[@]} == 0)) || full_run=false
+
+generated=""
+on_exit() {
+    local rc=$?
+    [[ -z $generated ]] || rm -f "$generated"
+    # Always say how long it took, also when it failed: CI has a time budget.
+    log "ops/test.sh $( ((rc == 0)) && echo passed || echo FAILED) after $((SECONDS / 60))m$((SECONDS % 60))s"
+}
+trap on_exit EXIT
+
+export TILLCODE_TEST_DATABASE_URL="${TILLCODE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+export TILLCODE_TEST_REDIS_URL="${TILLCODE_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+
+# ---------------------------------------------------------------- tools
+
+log "checking tools"
+packages=(
+    "libpq-dev have_libpq_dev"
+    "postgresql-client have_cmd psql"
+    "redis-tools have_cmd redis-cli"
+)
+$full_run && packages+=("shellcheck have_cmd shellcheck")
+ensure_apt_packages "${packages[@]}"
+
+ensure_cargo_tool cargo nextest --version -- cargo-nextest --locked
+if $full_run; then
+    ensure_diesel_cli
+    # rustfmt and clippy come with the toolchain (rustup components); they
+    # cannot be fetched from the package registries, so only say what is wrong.
+    cargo fmt --version >/dev/null 2>&1 || die "rustfmt missing: rustup component add rustfmt"
+    cargo clippy --version >/dev/null 2>&1 || die "clippy missing: rustup component add clippy"
+fi
+
+# ---------------------------------------------------------------- services
+
+log "checking PostgreSQL and Redis"
+require_postgres "$TILLCODE_TEST_DATABASE_URL" TILLCODE_TEST_DATABASE_URL
+require_redis "$TILLCODE_TEST_REDIS_URL" TILLCODE_TEST_REDIS_URL
+
+# Tests drop their databases when they finish, but a killed run cannot; left
+# alone these pile up across runs and slow Postgres down.
+log "dropping databases left over by earlier runs"
+pg_drop_dbs_with_prefix "$TILLCODE_TEST_DATABASE_URL" tillcode_test_ tillcode_tpl_ tillcode_schema_check_
+
+# ---------------------------------------------------------------- checks
+
+if $full_run; then
+    log "cargo fmt --check"
+    cargo fmt --all -- --check
+
+    log "cargo clippy"
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+    log "shellcheck"
+    shellcheck -x ops/*.sh .ci/run
+
+    log "schema drift: migrations/ vs api/src/schema.rs"
+    generated=$(mktemp)
+    render_schema "$TILLCODE_TEST_DATABASE_URL" "$generated"
+    diff -u --label api/src/schema.rs --label 'from migrations/' api/src/schema.rs "$generated" ||
+        die "api/src/schema.rs does not match migrations/; regenerate it with ops/schema.sh and commit it"
+else
+    log "filter given (${filters[*]}): skipping fmt, clippy, shellcheck and the schema drift check"
+fi
+
+# ---------------------------------------------------------------- tests
+
+nextest_args=(--workspace --locked --no-fail-fast)
+[[ ${CI:-} == true ]] && nextest_args+=(--profile ci)
+
+log "cargo nextest run ${nextest_args[*]} ${filters[*]}"
+cargo nextest run "${nextest_args[@]}" "${filters[@]}"
