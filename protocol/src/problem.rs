@@ -40,8 +40,8 @@ macro_rules! problem_types {
 }
 
 problem_types! {
-    BadRequest => ("bad-request", 400, "The request is malformed"),
-    InvalidAmount => ("invalid-amount", 422, "The amount is zero, negative or too large"),
+    BadRequest => ("validation-failed", 400, "The request is malformed or invalid"),
+    InvalidAmount => ("amount-invalid", 422, "The amount is zero, negative or too large"),
     NotFound => ("not-found", 404, "No such resource"),
     MethodNotAllowed => ("method-not-allowed", 405, "Method not allowed on this resource"),
     PayloadTooLarge => ("payload-too-large", 413, "The request body is too large"),
@@ -58,7 +58,7 @@ problem_types! {
     IdempotencyKeyReused => ("idempotency-key-reused", 422, "The idempotency key was already used for a different request"),
     IdempotencyInFlight => ("idempotency-in-flight", 409, "A request with this idempotency key is still being processed"),
     RateLimited => ("rate-limited", 429, "Too many requests"),
-    ServiceUnavailable => ("service-unavailable", 503, "A dependency is unavailable; retry later"),
+    ServiceUnavailable => ("unavailable", 503, "A dependency is unavailable; retry later"),
     Internal => ("internal", 500, "Internal error"),
 }
 

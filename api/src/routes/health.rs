@@ -125,7 +125,7 @@ mod tests {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(
             body["type"],
-            "https://tillcode.dev/problems/service-unavailable"
+            "https://tillcode.dev/problems/unavailable"
         );
         assert_eq!(body["detail"], "postgres: ok; redis: unavailable");
     }
