@@ -123,10 +123,7 @@ mod tests {
             "application/problem+json"
         );
         let body: serde_json::Value = response.json().await.unwrap();
-        assert_eq!(
-            body["type"],
-            "https://tillcode.dev/problems/unavailable"
-        );
+        assert_eq!(body["type"], "https://tillcode.dev/problems/unavailable");
         assert_eq!(body["detail"], "postgres: ok; redis: unavailable");
     }
 }
