@@ -133,6 +133,7 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
                 account: AccountId::from(account_id),
                 amount: starting_balance,
             },
+            code: None,
         },
     )
     .await?;

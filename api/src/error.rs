@@ -74,6 +74,12 @@ static PROBLEM_JSON: std::sync::LazyLock<actix_web::mime::Mime> = std::sync::Laz
         .unwrap_or(actix_web::mime::APPLICATION_JSON)
 });
 
+impl From<tillcode_protocol::CodeError> for ApiError {
+    fn from(e: tillcode_protocol::CodeError) -> Self {
+        Self::Client(e.problem_type(), e.to_string())
+    }
+}
+
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         Self::Unavailable(format!("postgres pool: {e}"))

@@ -1,14 +1,20 @@
 //! The Tillcode API server. The binary (`tillcode-api`) is a thin CLI over
 //! this library; see `main.rs` for its commands.
 
+pub mod bearer;
 pub mod cache;
+pub mod codes;
 pub mod config;
+pub mod customers;
 pub mod db;
 pub mod demo_seed;
+pub mod devices;
 pub mod error;
 pub mod ledger;
+pub mod links;
 pub mod metrics;
 pub mod openapi;
+pub mod rate_limit;
 pub mod routes;
 pub mod schema;
 pub mod server;

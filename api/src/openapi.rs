@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and its UI.
 
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 /// An RFC 9457 problem, as every error response carries it.
@@ -23,11 +24,51 @@ pub struct ProblemSchema {
         crate::routes::health::healthz,
         crate::routes::health::readyz,
         crate::metrics::metrics,
+        crate::customers::sign_in::sign_up,
+        crate::customers::sign_in::sign_in,
+        crate::customers::me::balance,
+        crate::customers::me::history,
+        crate::customers::me::change_password,
+        crate::devices::challenge::create,
+        crate::devices::register::register,
+        crate::devices::register::open_session,
+        crate::devices::manage::list,
+        crate::devices::manage::rename,
+        crate::devices::manage::revoke,
+        crate::codes::online::issue,
+        crate::links::create,
+        crate::links::status,
+        crate::links::join,
+        crate::links::approve,
+        crate::links::reject,
     ),
     components(schemas(ProblemSchema)),
-    tags((name = "operations", description = "Health, readiness and metrics"))
+    modifiers(&BearerTokens),
+    tags(
+        (name = "operations", description = "Health, readiness and metrics"),
+        (name = "customers", description = "Sign-up, sign-in, balance, history, password"),
+        (name = "devices", description = "Device keys: registration with proof of possession, sessions, revocation"),
+        (name = "codes", description = "Payment codes"),
+        (name = "links", description = "Linking a second device"),
+    )
 )]
 pub struct ApiDoc;
+
+/// The two bearer tokens: a password sign-in (registers one device) and a
+/// device session (everything under `/v1/me`).
+struct BearerTokens;
+
+impl Modify for BearerTokens {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        for name in ["sign_in_token", "device_session"] {
+            components.add_security_scheme(
+                name,
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+    }
+}
 
 /// `/docs/` (the UI, with assets compiled into the binary: no network
 /// needed) and `/openapi.json`.

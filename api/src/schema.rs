@@ -19,6 +19,26 @@ diesel::table! {
         email -> Text,
         display_name -> Text,
         created_at -> Timestamptz,
+        password_hash -> Nullable<Text>,
+        password_changed_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    devices (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        customer_id -> Uuid,
+        name -> Text,
+        public_key -> Bytea,
+        device_handle -> Bytea,
+        numeric_handle -> Int4,
+        totp_secret -> Nullable<Bytea>,
+        status -> Text,
+        last_offline_issued_at_ms -> Int8,
+        last_numeric_step -> Int8,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -82,6 +102,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    redeemed_codes (merchant_id, fingerprint) {
+        merchant_id -> Uuid,
+        fingerprint -> Bytea,
+        kind -> Text,
+        device_id -> Uuid,
+        transfer_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stores (merchant_id, id) {
         merchant_id -> Uuid,
         id -> Uuid,
@@ -98,10 +129,12 @@ diesel::joinable!(stores -> merchants (merchant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     customers,
+    devices,
     idempotency_keys,
     ledger_entries,
     ledger_transfers,
     merchants,
     programs,
+    redeemed_codes,
     stores,
 );

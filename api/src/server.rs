@@ -9,7 +9,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
-use crate::{cache, db, error, openapi, routes};
+use crate::{cache, codes, customers, db, devices, error, links, openapi, routes};
 
 /// Routes and extractor settings; shared by `serve` and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -27,7 +27,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .finish()
             }),
         )
-        .service(openapi::service());
+        .service(openapi::service())
+        .configure(customers::routes)
+        .configure(devices::routes)
+        .configure(codes::routes)
+        .configure(links::routes);
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 use crate::cache::RedisPool;
 use crate::db::DbPool;
+use crate::error::ApiError;
 
 /// What every handler may use. Cheap to clone: pools are handles.
 #[derive(Clone)]
@@ -8,4 +9,22 @@ pub struct AppState {
     pub redis: RedisPool,
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,
+}
+
+impl AppState {
+    /// `<prefix><part>:<part>...`: the only way keys are named.
+    pub fn redis_key(&self, parts: &[&str]) -> String {
+        format!("{}{}", self.redis_prefix, parts.join(":"))
+    }
+
+    pub async fn db_conn(&self) -> Result<crate::db::DbConn, ApiError> {
+        Ok(self.db.get().await?)
+    }
+
+    pub async fn redis_conn(&self) -> Result<deadpool_redis::Connection, ApiError> {
+        self.redis
+            .get()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("redis pool: {e}")))
+    }
 }

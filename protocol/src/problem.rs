@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 pub const PROBLEM_TYPE_BASE: &str = "https://tillcode.dev/problems/";
 
 macro_rules! problem_types {
-    ($($variant:ident => ($slug:literal, $status:literal, $title:literal)),* $(,)?) => {
+    ($($(#[$doc:meta])* $variant:ident => ($slug:literal, $status:literal, $title:literal)),* $(,)?) => {
         /// Every stable cause of an error response.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum ProblemType {
-            $($variant),*
+            $($(#[$doc])* $variant),*
         }
 
         impl ProblemType {
@@ -56,10 +56,40 @@ problem_types! {
     RefundExceedsRedemption => ("refund-exceeds-redemption", 422, "Refunds would exceed what the redemption took"),
     MissingReason => ("missing-reason", 422, "An adjustment needs a reason and an actor"),
     IdempotencyKeyReused => ("idempotency-key-reused", 422, "The idempotency key was already used for a different request"),
+    /// PROTOCOL.md names this cause `request-in-flight`: answer with
+    /// [`ProblemType::RequestInFlight`]. Kept so that clients built against
+    /// this slug still recognise it.
     IdempotencyInFlight => ("idempotency-in-flight", 409, "A request with this idempotency key is still being processed"),
     RateLimited => ("rate-limited", 429, "Too many requests"),
     ServiceUnavailable => ("unavailable", 503, "A dependency is unavailable; retry later"),
     Internal => ("internal", 500, "Internal error"),
+
+    // Payment codes presented by an authenticated terminal. 422, not 401: the
+    // terminal's own request was accepted; what it carries is refused, and
+    // the till should ask for a new code rather than re-authenticate.
+    MalformedCode => ("malformed-code", 422, "The code is not a well-formed Tillcode payment code"),
+    UnknownDevice => ("unknown-device", 422, "The code names no device of this merchant"),
+    DeviceRevoked => ("device-revoked", 422, "The device that made the code has been revoked"),
+    BadCodeSignature => ("bad-code-signature", 422, "The code's signature or one-time code does not verify"),
+    CodeExpired => ("code-expired", 422, "The code is too old"),
+    CodeNotYetValid => ("code-not-yet-valid", 422, "The code is dated in the future; check the phone's clock"),
+    CodeReplayed => ("code-replayed", 422, "The code has already been used"),
+    CodeSuperseded => ("code-superseded", 422, "A newer code from the same device has already been used"),
+    WrongMerchant => ("wrong-merchant", 422, "The code was made for another merchant"),
+    WeakKey => ("weak-key", 422, "The public key is of small order or outside the prime-order subgroup"),
+
+    // Request authentication (RFC 9421 signatures, sessions).
+    IdempotencyKeyMissing => ("idempotency-key-missing", 400, "This request needs an Idempotency-Key header"),
+    RequestInFlight => ("request-in-flight", 409, "A request with this idempotency key is still being processed"),
+    SignatureMissing => ("signature-missing", 401, "The request is not signed"),
+    SignatureInvalid => ("signature-invalid", 401, "The request signature is malformed or does not verify"),
+    SignatureExpired => ("signature-expired", 401, "The request signature's creation time is too far from the server's clock"),
+    SignatureReplayed => ("signature-replayed", 401, "The request signature's nonce has already been used"),
+    DigestMismatch => ("digest-mismatch", 401, "The Content-Digest does not match the body"),
+    TerminalNotActive => ("terminal-not-active", 401, "The terminal is pending, suspended or revoked"),
+    InvalidCredentials => ("invalid-credentials", 401, "Wrong email or password"),
+    Unauthorized => ("unauthorized", 401, "Authentication is required"),
+    Locked => ("locked", 423, "Locked after too many failed attempts; retry later"),
 }
 
 impl ProblemType {
@@ -118,6 +148,22 @@ mod tests {
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b == b'-')
             );
+        }
+    }
+
+    #[test]
+    fn every_slug_protocol_md_names_exists() {
+        // The list in PROTOCOL.md's "Problem types" section, verbatim.
+        let protocol_md = "malformed-code, unknown-device, device-revoked, bad-code-signature, \
+            code-expired, code-not-yet-valid, code-replayed, code-superseded, \
+            wrong-merchant, insufficient-balance, amount-invalid, idempotency-key-missing, \
+            idempotency-key-reused, request-in-flight, signature-missing, \
+            signature-invalid, signature-expired, signature-replayed, digest-mismatch, \
+            terminal-not-active, rate-limited, locked, not-found, validation-failed, \
+            unavailable";
+        for slug in protocol_md.split(',').map(str::trim) {
+            let uri = format!("{PROBLEM_TYPE_BASE}{slug}");
+            assert!(ProblemType::from_uri(&uri).is_some(), "{slug}");
         }
     }
 

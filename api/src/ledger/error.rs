@@ -20,6 +20,12 @@ pub enum LedgerError {
     RedemptionHasRefunds,
     #[error("at most {refundable} more can be refunded on this redemption")]
     RefundExceedsRedemption { refundable: i64 },
+    #[error("this payment code has already paid")]
+    CodeReplayed,
+    #[error("a newer code from this device has been used already")]
+    CodeSuperseded,
+    #[error("the device that made this code is not active")]
+    DeviceNotActive,
     #[error("the idempotency key was already used for a different request")]
     IdempotencyKeyReused,
     /// The statement changed nothing and nothing explains it any more: a
@@ -42,6 +48,9 @@ impl LedgerError {
             Self::RedemptionHasRefunds => ProblemType::RedemptionHasRefunds,
             Self::RefundExceedsRedemption { .. } => ProblemType::RefundExceedsRedemption,
             Self::IdempotencyKeyReused => ProblemType::IdempotencyKeyReused,
+            Self::CodeReplayed => ProblemType::CodeReplayed,
+            Self::CodeSuperseded => ProblemType::CodeSuperseded,
+            Self::DeviceNotActive => ProblemType::DeviceRevoked,
             Self::Contended => ProblemType::ServiceUnavailable,
             Self::Database(_) => ProblemType::Internal,
         }

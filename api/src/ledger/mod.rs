@@ -16,8 +16,8 @@ mod tests;
 
 pub use error::LedgerError;
 pub use operation::{
-    Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted, Posting,
-    Transfer, TransferKind,
+    CodeClaim, Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted,
+    Posting, Transfer, TransferKind,
 };
 pub use post::post;
 pub use verify::{LedgerReport, ProgramTotals, Violation, verify};

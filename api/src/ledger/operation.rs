@@ -147,6 +147,22 @@ impl Operation {
     }
 }
 
+/// The payment code a posting was authorised by, as the verification
+/// function accepted it. The posting statement checks it again in Postgres:
+/// its fingerprint must be new to `redeemed_codes`, and it must lie above
+/// its device's replay floor, which it then raises.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CodeClaim {
+    pub kind: tillcode_protocol::CodeKind,
+    pub device: Uuid,
+    pub fingerprint: [u8; 32],
+    /// Offline tokens: the token's issue time, which must beat the device's
+    /// newest accepted one.
+    pub offline_issued_at_ms: Option<i64>,
+    /// Numeric codes: the TOTP time step, likewise.
+    pub numeric_step: Option<i64>,
+}
+
 /// An operation together with who asks for it and the key that makes a retry
 /// of it harmless. Idempotency keys are scoped per merchant and caller, so
 /// two terminals can never collide.
@@ -157,6 +173,8 @@ pub struct Posting {
     pub caller: Uuid,
     pub key: IdempotencyKey,
     pub operation: Operation,
+    /// The code the customer showed, when there was one.
+    pub code: Option<CodeClaim>,
 }
 
 impl Posting {
@@ -183,7 +201,13 @@ impl Posting {
                 quoted(actor)
             ),
         };
-        Sha256::digest(canonical.as_bytes()).into()
+        let mut hasher = Sha256::new();
+        hasher.update(canonical.as_bytes());
+        if let Some(code) = &self.code {
+            hasher.update(b"|code|");
+            hasher.update(code.fingerprint);
+        }
+        hasher.finalize().into()
     }
 }
 

@@ -11,8 +11,8 @@ use tillcode_protocol::{AccountId, TransferId};
 use uuid::Uuid;
 
 use super::error::LedgerError;
-use super::operation::{Direction, Operation, Posted, Posting, Transfer, TransferKind};
-use crate::schema::{accounts, idempotency_keys, ledger_transfers};
+use super::operation::{CodeClaim, Direction, Operation, Posted, Posting, Transfer, TransferKind};
+use crate::schema::{accounts, devices, idempotency_keys, ledger_transfers, redeemed_codes};
 
 /// Records `posting` exactly once, however often it is called with the same
 /// idempotency key and however many of those calls run at the same time.
@@ -37,6 +37,9 @@ pub async fn post(conn: &mut AsyncPgConnection, posting: &Posting) -> Result<Pos
                         Some(posted) => Ok(posted),
                         None => Err(LedgerError::Contended),
                     }
+                }
+                (DatabaseErrorKind::UniqueViolation, Some("redeemed_codes_pkey")) => {
+                    Err(LedgerError::CodeReplayed)
                 }
                 (DatabaseErrorKind::UniqueViolation, Some("ledger_transfers_one_void")) => {
                     Err(LedgerError::AlreadyVoided)
@@ -66,6 +69,11 @@ struct PostTransfer<'a> {
     request_hash: &'a [u8],
     reason: Option<&'a str>,
     actor: Option<&'a str>,
+    code_kind: Option<&'static str>,
+    code_device: Option<Uuid>,
+    code_fingerprint: Option<&'a [u8]>,
+    code_issued_at: Option<i64>,
+    code_step: Option<i64>,
 }
 
 const POST_TRANSFER_BODY: &str = include_str!("post_transfer.sql");
@@ -84,6 +92,11 @@ impl<'a> PostTransfer<'a> {
             request_hash,
             reason: None,
             actor: None,
+            code_kind: posting.code.as_ref().map(|c| c.kind.as_str()),
+            code_device: posting.code.as_ref().map(|c| c.device),
+            code_fingerprint: posting.code.as_ref().map(|c| c.fingerprint.as_slice()),
+            code_issued_at: posting.code.as_ref().and_then(|c| c.offline_issued_at_ms),
+            code_step: posting.code.as_ref().and_then(|c| c.numeric_step),
         };
         match &posting.operation {
             Operation::Accrue { account, amount } => {
@@ -162,7 +175,17 @@ impl QueryFragment<Pg> for PostTransfer<'_> {
         out.push_bind_param::<Nullable<Text>, _>(&self.reason)?;
         out.push_sql("::text AS reason, ");
         out.push_bind_param::<Nullable<Text>, _>(&self.actor)?;
-        out.push_sql("::text AS actor)\n");
+        out.push_sql("::text AS actor, ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.code_kind)?;
+        out.push_sql("::text AS code_kind, ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.code_device)?;
+        out.push_sql("::uuid AS code_device, ");
+        out.push_bind_param::<Nullable<Bytea>, _>(&self.code_fingerprint)?;
+        out.push_sql("::bytea AS code_fingerprint, ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.code_issued_at)?;
+        out.push_sql("::bigint AS code_issued_at, ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.code_step)?;
+        out.push_sql("::bigint AS code_step)\n");
         out.push_sql(POST_TRANSFER_BODY);
         Ok(())
     }
@@ -247,6 +270,11 @@ async fn diagnose(
         return Ok(posted);
     }
     let merchant = Uuid::from(posting.merchant);
+    if let Some(code) = &posting.code
+        && let Some(refusal) = code_refusal(conn, merchant, code).await?
+    {
+        return Err(refusal);
+    }
     match &posting.operation {
         Operation::Accrue { account, .. }
         | Operation::Adjust {
@@ -288,6 +316,47 @@ async fn diagnose(
             })
         }
     }
+}
+
+/// Why the code's device refused it, if it did.
+async fn code_refusal(
+    conn: &mut AsyncPgConnection,
+    merchant: Uuid,
+    code: &CodeClaim,
+) -> Result<Option<LedgerError>, LedgerError> {
+    let device: Option<(String, i64, i64)> = devices::table
+        .find((merchant, code.device))
+        .select((
+            devices::status,
+            devices::last_offline_issued_at_ms,
+            devices::last_numeric_step,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((status, offline_floor, numeric_floor)) = device else {
+        return Ok(Some(LedgerError::DeviceNotActive));
+    };
+    if status != "active" {
+        return Ok(Some(LedgerError::DeviceNotActive));
+    }
+    let below_floor = code
+        .offline_issued_at_ms
+        .is_some_and(|at| at <= offline_floor)
+        || code.numeric_step.is_some_and(|step| step <= numeric_floor);
+    if !below_floor {
+        return Ok(None);
+    }
+    let spent: bool = diesel::select(diesel::dsl::exists(
+        redeemed_codes::table.find((merchant, code.fingerprint.as_slice())),
+    ))
+    .get_result(conn)
+    .await?;
+    Ok(Some(if spent {
+        LedgerError::CodeReplayed
+    } else {
+        LedgerError::CodeSuperseded
+    }))
 }
 
 async fn balance_of(

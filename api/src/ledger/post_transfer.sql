@@ -5,18 +5,31 @@
 --
 -- One statement is one implicit transaction and one round trip. Either every
 -- part below happens or none does:
+--   code_floor a payment code raises its device's replay floor; a code at or
+--              below it (used, or older than one used) changes nothing
 --   reversal   VOID/REFUND claim their share of the redemption they reverse;
 --              the row lock this takes serialises reversals of one redemption
 --   moved      the conditional balance change: never below zero, and a credit
 --              past the largest balance trips accounts_balance_range
 --   transfer   the transfer header, with the balance after it
 --   entries    its two entries, which sum to zero
+--   spent      the code's fingerprint, unique per merchant: a code pays once
 --   remembered the idempotency key, naming the transfer
 -- A repeated idempotency key fails the last insert with a unique violation
 -- (after waiting for a concurrent first attempt to commit), which rolls back
 -- the whole statement: a duplicate never has an effect. No row back means no
 -- effect; post.rs then asks `diagnose` why.
-, reversal AS (
+, code_floor AS (
+    UPDATE devices d
+    SET last_offline_issued_at_ms = COALESCE(p.code_issued_at, d.last_offline_issued_at_ms),
+        last_numeric_step = COALESCE(p.code_step, d.last_numeric_step)
+    FROM params p
+    WHERE p.code_device IS NOT NULL
+      AND d.merchant_id = p.merchant_id AND d.id = p.code_device AND d.status = 'active'
+      AND (p.code_issued_at IS NULL OR d.last_offline_issued_at_ms < p.code_issued_at)
+      AND (p.code_step IS NULL OR d.last_numeric_step < p.code_step)
+    RETURNING d.id
+), reversal AS (
     UPDATE ledger_transfers r
     SET reversed_amount = r.reversed_amount
             + CASE WHEN p.kind = 'void' THEN -r.balance_change ELSE p.change END,
@@ -31,7 +44,9 @@
         CASE WHEN p.kind = 'void' THEN -r.balance_change ELSE p.change END AS change
 ), plan AS (
     -- At most one row: the account and signed change to apply.
-    SELECT account_id, change FROM params WHERE kind NOT IN ('void', 'refund')
+    SELECT account_id, change FROM params
+    WHERE kind NOT IN ('void', 'refund')
+      AND (code_device IS NULL OR EXISTS (SELECT 1 FROM code_floor))
     UNION ALL
     SELECT account_id, change FROM reversal
 ), moved AS (
@@ -57,6 +72,11 @@
     SELECT m.merchant_id, p.transfer_id, 'customer', m.program_id, m.id, m.change FROM moved m, params p
     UNION ALL
     SELECT m.merchant_id, p.transfer_id, 'issuance', m.program_id, NULL, -m.change FROM moved m, params p
+), spent AS (
+    INSERT INTO redeemed_codes (merchant_id, fingerprint, kind, device_id, transfer_id)
+    SELECT p.merchant_id, p.code_fingerprint, p.code_kind, p.code_device, t.id
+    FROM transfer t, params p
+    WHERE p.code_fingerprint IS NOT NULL
 ), remembered AS (
     INSERT INTO idempotency_keys (merchant_id, caller_id, key, request_hash, transfer_id)
     SELECT p.merchant_id, p.caller_id, p.idempotency_key, p.request_hash, t.id FROM transfer t, params p

@@ -105,6 +105,7 @@ impl TestMerchant {
             caller: TEST_CALLER,
             key: crate::ledger::IdempotencyKey::parse(key).expect("valid idempotency key"),
             operation,
+            code: None,
         }
     }
 }

@@ -3,6 +3,8 @@
 //! ([`TestMerchant`]) and the whole server on a random port ([`spawn_app`]).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test-only code: fail loudly
 
+#[cfg(test)]
+pub mod customer;
 mod database;
 mod fixtures;
 
@@ -26,6 +28,27 @@ pub struct TestApp {
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
+    }
+
+    /// The same state the server's handlers use: this test's database and
+    /// Redis prefix, with pools of its own.
+    pub fn state(&self) -> crate::state::AppState {
+        crate::state::AppState {
+            db: self.db.pool(8),
+            redis: crate::cache::pool(&test_redis_url(), 8).expect("redis pool"),
+            redis_prefix: self.redis_prefix.clone(),
+        }
+    }
+
+    /// Forgets everything this test keeps in Redis, as a Redis failover
+    /// without persistence would.
+    pub fn flush_redis(&self) {
+        delete_redis_prefix(&self.redis_prefix);
+    }
+
+    /// A merchant with a points program in this app's database.
+    pub async fn merchant(&self) -> TestMerchant {
+        TestMerchant::create(&mut self.db.connect().await).await
     }
 
     pub fn config(db: &TestDatabase, redis_prefix: &str) -> Config {

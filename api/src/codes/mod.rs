@@ -1,0 +1,15 @@
+//! Payment codes: issuing online keys, and verifying every kind of code.
+
+pub mod online;
+pub mod verify;
+
+use actix_web::web;
+
+#[cfg(test)]
+mod tests;
+
+pub use verify::{CodeRejection, CodeWindows, VerifiedCode, verify_code};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/me/online-keys", web::post().to(online::issue));
+}

@@ -1,0 +1,188 @@
+//! Online single-use keys (`TC1K...`): drawn by the server for a device,
+//! held in Redis by fingerprint only (the key itself is handed out once and
+//! never stored), alive 60 s, good for one presentation.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use actix_web::{HttpResponse, web};
+use rand_core::OsRng;
+use redis::{AsyncCommands, Script};
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::{CustomerId, MerchantId, OnlineKey, ProblemType};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::customers::session::DeviceSession;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub const ONLINE_KEY_TTL: Duration = Duration::from_secs(60);
+/// Live keys a customer may hold at once, across their devices.
+pub const MAX_LIVE_KEYS: u32 = 5;
+
+/// What the server remembers about a live key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OnlineKeyRecord {
+    pub merchant: MerchantId,
+    pub customer: CustomerId,
+    pub device: Uuid,
+}
+
+fn record_key(state: &AppState, fingerprint: &[u8; 32]) -> String {
+    state.redis_key(&["online", &hex::encode(fingerprint)])
+}
+
+fn live_key(state: &AppState, customer: CustomerId) -> String {
+    state.redis_key(&["online-live", &customer.to_string()])
+}
+
+fn redis_error(e: redis::RedisError) -> ApiError {
+    ApiError::Unavailable(format!("redis: {e}"))
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IssuedKey {
+    /// Show this as a QR code; it works once, for `expires_in` seconds.
+    #[schema(example = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74")]
+    pub payload: String,
+    pub expires_in: u64,
+}
+
+/// Issues a single-use key for the calling device.
+#[utoipa::path(post, path = "/v1/me/online-keys", tag = "codes", security(("device_session" = [])),
+    responses(
+        (status = 201, body = IssuedKey),
+        (status = 429, description = "Too many live keys (rate-limited)")))]
+pub async fn issue(
+    state: web::Data<AppState>,
+    session: DeviceSession,
+) -> Result<HttpResponse, ApiError> {
+    // Counting, storing and indexing happen in one script, so concurrent
+    // requests cannot together exceed the limit.
+    static ISSUE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+        Script::new(
+            r"
+            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[6]) then return 0 end
+            redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+            redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+            redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]) + 1)
+            return 1",
+        )
+    });
+    let key = OnlineKey::generate(&mut OsRng);
+    let fingerprint = key.fingerprint();
+    let record = OnlineKeyRecord {
+        merchant: session.merchant,
+        customer: session.customer,
+        device: session.device,
+    };
+    // Stored as `l<merchant>|<record>`: the presenting script checks the
+    // merchant before it spends the key, and flips `l` (live) to `u` (used).
+    let claims = serde_json::to_string(&record).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let claims = format!("l{}|{claims}", session.merchant);
+    let now = now_ms();
+    let mut conn = state.redis_conn().await?;
+    let stored: i64 = ISSUE
+        .key(live_key(&state, session.customer))
+        .key(record_key(&state, &fingerprint))
+        .arg(now)
+        .arg(now + ONLINE_KEY_TTL.as_millis() as u64)
+        .arg(format!("{}:{}", session.device, hex::encode(fingerprint)))
+        .arg(claims)
+        .arg(ONLINE_KEY_TTL.as_secs())
+        .arg(MAX_LIVE_KEYS)
+        .invoke_async(&mut *conn)
+        .await
+        .map_err(redis_error)?;
+    if stored == 0 {
+        return Err(ApiError::client(
+            ProblemType::RateLimited,
+            format!("at most {MAX_LIVE_KEYS} live keys; use one or wait for one to expire"),
+        ));
+    }
+    Ok(HttpResponse::Created().json(IssuedKey {
+        payload: key.payload(),
+        expires_in: ONLINE_KEY_TTL.as_secs(),
+    }))
+}
+
+/// What presenting a key found.
+#[derive(Debug)]
+pub enum Presented {
+    /// First presentation: the key is now spent.
+    Fresh(OnlineKeyRecord),
+    /// Spent before.
+    Used,
+    /// Issued for another merchant's program; left unspent.
+    WrongMerchant,
+    /// Never issued, expired, or killed with its device.
+    Unknown,
+}
+
+/// Spends the key with this fingerprint, atomically: of any number of
+/// concurrent presentations exactly one sees `Fresh`. A terminal of another
+/// merchant learns `WrongMerchant` and does not spend it.
+pub async fn present(
+    state: &AppState,
+    merchant: MerchantId,
+    fingerprint: &[u8; 32],
+) -> Result<Presented, ApiError> {
+    static PRESENT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+        Script::new(
+            r"
+            local v = redis.call('GET', KEYS[1])
+            if not v then return false end
+            if string.sub(v, 1, 1) == 'u' then return 'used' end
+            if string.sub(v, 2, 1 + #ARGV[1]) ~= ARGV[1] then return 'wrong-merchant' end
+            redis.call('SET', KEYS[1], 'u' .. string.sub(v, 2), 'KEEPTTL')
+            return string.sub(v, 3 + #ARGV[1])",
+        )
+    });
+    let mut conn = state.redis_conn().await?;
+    let found: Option<String> = PRESENT
+        .key(record_key(state, fingerprint))
+        .arg(merchant.to_string())
+        .invoke_async(&mut *conn)
+        .await
+        .map_err(redis_error)?;
+    Ok(match found.as_deref() {
+        None => Presented::Unknown,
+        Some("used") => Presented::Used,
+        Some("wrong-merchant") => Presented::WrongMerchant,
+        Some(claims) => match serde_json::from_str(claims) {
+            Ok(record) => Presented::Fresh(record),
+            Err(_) => Presented::Unknown,
+        },
+    })
+}
+
+/// Deletes the live keys a device holds (on revocation).
+pub async fn kill_device_keys(
+    state: &AppState,
+    customer: CustomerId,
+    device: Uuid,
+) -> Result<(), ApiError> {
+    let live = live_key(state, customer);
+    let mut conn = state.redis_conn().await?;
+    let members: Vec<String> = conn.zrange(&live, 0, -1).await.map_err(redis_error)?;
+    let prefix = format!("{device}:");
+    for member in members.iter().filter(|m| m.starts_with(&prefix)) {
+        let fingerprint = &member[prefix.len()..];
+        let record = state.redis_key(&["online", fingerprint]);
+        let _: () = redis::pipe()
+            .del(&record)
+            .zrem(&live, member)
+            .query_async(&mut *conn)
+            .await
+            .map_err(redis_error)?;
+    }
+    Ok(())
+}

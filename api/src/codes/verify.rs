@@ -1,0 +1,413 @@
+//! The one verification function for payment codes, used by the redemption
+//! path: given what a terminal scanned (or a cashier typed), say whose code
+//! it is, or why it is refused.
+//!
+//! Redis answers "seen before?" fast; Postgres has the final word. The
+//! returned [`VerifiedCode::claim`] carries what the debit statement checks
+//! again inside its own transaction (the fingerprint, unique in
+//! `redeemed_codes`, and the device's replay floor), so a code cannot pay
+//! twice even if Redis loses its data.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use redis::AsyncCommands;
+use tillcode_protocol::{
+    AccountId, CodeError, CodeKind, CustomerId, MerchantId, NumericCode, OfflineToken, PaymentCode,
+    ProblemType, check_freshness, numeric_fingerprint, parse_public_key,
+};
+use uuid::Uuid;
+
+use super::online::{self, Presented};
+use crate::error::ApiError;
+use crate::ledger::CodeClaim;
+use crate::schema::{accounts, devices};
+use crate::state::AppState;
+
+/// How old and how far ahead of the server's clock an offline token may be.
+/// PROTOCOL.md's defaults; per-merchant settings come with the dashboard.
+#[derive(Clone, Copy, Debug)]
+pub struct CodeWindows {
+    pub max_age: Duration,
+    pub max_skew: Duration,
+}
+
+impl Default for CodeWindows {
+    fn default() -> Self {
+        Self {
+            max_age: Duration::from_secs(60),
+            max_skew: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Wrong numeric codes a device may have in `NUMERIC_LOCK_WINDOW` before its
+/// numeric fallback (only that) is locked for the rest of the window.
+pub const NUMERIC_MAX_FAILURES: u64 = 5;
+pub const NUMERIC_LOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Every reason a code is refused, each with its own problem type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeRejection {
+    #[error("{0}")]
+    Malformed(CodeError),
+    #[error("no such device at this merchant")]
+    UnknownDevice,
+    #[error("the device has been revoked")]
+    DeviceRevoked,
+    #[error("the code's signature does not verify")]
+    BadSignature,
+    #[error("the code has expired")]
+    Expired,
+    #[error("the code is not yet valid; check the phone's clock")]
+    NotYetValid,
+    #[error("the code has been used before")]
+    Replayed,
+    #[error("a newer code from this device has been used already")]
+    Superseded,
+    #[error("the code belongs to another merchant")]
+    WrongMerchant,
+    #[error("numeric codes of this device are locked after repeated wrong codes")]
+    Locked,
+}
+
+impl CodeRejection {
+    pub fn problem_type(&self) -> ProblemType {
+        match self {
+            Self::Malformed(_) => ProblemType::MalformedCode,
+            Self::UnknownDevice => ProblemType::UnknownDevice,
+            Self::DeviceRevoked => ProblemType::DeviceRevoked,
+            Self::BadSignature => ProblemType::BadCodeSignature,
+            Self::Expired => ProblemType::CodeExpired,
+            Self::NotYetValid => ProblemType::CodeNotYetValid,
+            Self::Replayed => ProblemType::CodeReplayed,
+            Self::Superseded => ProblemType::CodeSuperseded,
+            Self::WrongMerchant => ProblemType::WrongMerchant,
+            Self::Locked => ProblemType::Locked,
+        }
+    }
+}
+
+impl From<CodeRejection> for ApiError {
+    fn from(r: CodeRejection) -> Self {
+        ApiError::client(r.problem_type(), r.to_string())
+    }
+}
+
+/// An accepted code: whose it is, and what the debit must check again.
+#[derive(Clone, Debug)]
+pub struct VerifiedCode {
+    pub kind: CodeKind,
+    pub customer: CustomerId,
+    pub account: AccountId,
+    pub device: Uuid,
+    pub claim: CodeClaim,
+}
+
+struct DeviceRow {
+    id: Uuid,
+    customer: Uuid,
+    public_key: Vec<u8>,
+    status: String,
+    totp_secret: Option<Vec<u8>>,
+    last_offline_issued_at_ms: i64,
+    last_numeric_step: i64,
+    account: Uuid,
+}
+
+type Verdict = Result<VerifiedCode, CodeRejection>;
+
+/// Verifies `payload` for a terminal of `merchant` at `now_ms`. The outer
+/// error is an infrastructure failure (503/500), the inner one a refusal.
+pub async fn verify_code(
+    state: &AppState,
+    merchant: MerchantId,
+    payload: &str,
+    now_ms: u64,
+    windows: CodeWindows,
+) -> Result<Verdict, ApiError> {
+    let code = match PaymentCode::parse(payload) {
+        Ok(code) => code,
+        Err(e) => return Ok(Err(CodeRejection::Malformed(e))),
+    };
+    match code {
+        PaymentCode::Online(key) => verify_online(state, merchant, key.fingerprint()).await,
+        PaymentCode::Offline(token) => {
+            verify_offline(state, merchant, &token, now_ms, windows).await
+        }
+        PaymentCode::Numeric(code) => verify_numeric(state, merchant, &code, now_ms).await,
+    }
+}
+
+async fn find_device(
+    state: &AppState,
+    merchant: MerchantId,
+    by: DeviceBy<'_>,
+) -> Result<Option<DeviceRow>, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let query = devices::table
+        .inner_join(
+            accounts::table.on(accounts::merchant_id
+                .eq(devices::merchant_id)
+                .and(accounts::customer_id.eq(devices::customer_id))),
+        )
+        .filter(devices::merchant_id.eq(Uuid::from(merchant)))
+        .select((
+            devices::id,
+            devices::customer_id,
+            devices::public_key,
+            devices::status,
+            devices::totp_secret,
+            devices::last_offline_issued_at_ms,
+            devices::last_numeric_step,
+            accounts::id,
+        ))
+        .into_boxed();
+    let query = match by {
+        DeviceBy::Id(id) => query.filter(devices::id.eq(id)),
+        DeviceBy::Handle(handle) => query.filter(devices::device_handle.eq(handle)),
+        DeviceBy::Numeric(handle) => query.filter(devices::numeric_handle.eq(handle)),
+    };
+    type Row = (Uuid, Uuid, Vec<u8>, String, Option<Vec<u8>>, i64, i64, Uuid);
+    let row: Option<Row> = query
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(row.map(
+        |(id, customer, public_key, status, totp_secret, last_offline, last_step, account)| {
+            DeviceRow {
+                id,
+                customer,
+                public_key,
+                status,
+                totp_secret,
+                last_offline_issued_at_ms: last_offline,
+                last_numeric_step: last_step,
+                account,
+            }
+        },
+    ))
+}
+
+enum DeviceBy<'a> {
+    Id(Uuid),
+    Handle(&'a [u8]),
+    Numeric(i32),
+}
+
+fn accepted(
+    kind: CodeKind,
+    device: &DeviceRow,
+    fingerprint: [u8; 32],
+    floor: Floor,
+) -> VerifiedCode {
+    VerifiedCode {
+        kind,
+        customer: device.customer.into(),
+        account: device.account.into(),
+        device: device.id,
+        claim: CodeClaim {
+            kind,
+            device: device.id,
+            fingerprint,
+            offline_issued_at_ms: match floor {
+                Floor::Offline(at) => Some(at),
+                _ => None,
+            },
+            numeric_step: match floor {
+                Floor::Numeric(step) => Some(step),
+                _ => None,
+            },
+        },
+    }
+}
+
+enum Floor {
+    None,
+    Offline(i64),
+    Numeric(i64),
+}
+
+/// Marks a fingerprint seen for `ttl`; false if it was seen already.
+async fn first_sighting(
+    state: &AppState,
+    fingerprint: &[u8; 32],
+    ttl: Duration,
+) -> Result<bool, ApiError> {
+    let key = state.redis_key(&["seen", &hex::encode(fingerprint)]);
+    let mut conn = state.redis_conn().await?;
+    let set: bool = redis::cmd("SET")
+        .arg(&key)
+        .arg(1u8)
+        .arg("NX")
+        .arg("PX")
+        .arg(ttl.as_millis() as u64)
+        .query_async::<Option<String>>(&mut *conn)
+        .await
+        .map(|reply| reply.is_some())
+        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    Ok(set)
+}
+
+async fn verify_online(
+    state: &AppState,
+    merchant: MerchantId,
+    fingerprint: [u8; 32],
+) -> Result<Verdict, ApiError> {
+    let record = match online::present(state, merchant, &fingerprint).await? {
+        Presented::Fresh(record) => record,
+        Presented::Used => return Ok(Err(CodeRejection::Replayed)),
+        Presented::WrongMerchant => return Ok(Err(CodeRejection::WrongMerchant)),
+        Presented::Unknown => return Ok(Err(CodeRejection::Expired)),
+    };
+    let Some(device) = find_device(state, merchant, DeviceBy::Id(record.device)).await? else {
+        return Ok(Err(CodeRejection::UnknownDevice));
+    };
+    if device.status != "active" {
+        return Ok(Err(CodeRejection::DeviceRevoked));
+    }
+    Ok(Ok(accepted(
+        CodeKind::Online,
+        &device,
+        fingerprint,
+        Floor::None,
+    )))
+}
+
+async fn verify_offline(
+    state: &AppState,
+    merchant: MerchantId,
+    token: &OfflineToken,
+    now_ms: u64,
+    windows: CodeWindows,
+) -> Result<Verdict, ApiError> {
+    // Cheapest first: the clock costs nothing, a lookup one round trip.
+    if let Err(stale) = check_freshness(
+        token.issued_at_ms,
+        now_ms,
+        windows.max_age.as_millis() as u64,
+        windows.max_skew.as_millis() as u64,
+    ) {
+        return Ok(Err(match CodeError::from(stale) {
+            CodeError::NotYetValid => CodeRejection::NotYetValid,
+            _ => CodeRejection::Expired,
+        }));
+    }
+    let Some(device) =
+        find_device(state, merchant, DeviceBy::Handle(&token.device_handle.0)).await?
+    else {
+        return Ok(Err(
+            if device_elsewhere(state, &token.device_handle.0).await? {
+                CodeRejection::WrongMerchant
+            } else {
+                CodeRejection::UnknownDevice
+            },
+        ));
+    };
+    if device.status != "active" {
+        return Ok(Err(CodeRejection::DeviceRevoked));
+    }
+    let Ok(key) = parse_public_key(&device.public_key) else {
+        return Ok(Err(CodeRejection::BadSignature));
+    };
+    if token.verify(merchant, &key).is_err() {
+        return Ok(Err(CodeRejection::BadSignature));
+    }
+    let issued_at = i64::try_from(token.issued_at_ms).unwrap_or(i64::MAX);
+    // At the floor: this very token (or its twin to the millisecond) paid.
+    // Below it: a newer one has paid, so this one is stale.
+    if issued_at == device.last_offline_issued_at_ms {
+        return Ok(Err(CodeRejection::Replayed));
+    }
+    if issued_at < device.last_offline_issued_at_ms {
+        return Ok(Err(CodeRejection::Superseded));
+    }
+    let fingerprint = token.fingerprint(merchant);
+    if !first_sighting(
+        state,
+        &fingerprint,
+        windows.max_age + windows.max_skew + Duration::from_secs(5),
+    )
+    .await?
+    {
+        return Ok(Err(CodeRejection::Replayed));
+    }
+    Ok(Ok(accepted(
+        CodeKind::Offline,
+        &device,
+        fingerprint,
+        Floor::Offline(issued_at),
+    )))
+}
+
+async fn device_elsewhere(state: &AppState, handle: &[u8]) -> Result<bool, ApiError> {
+    let mut conn = state.db_conn().await?;
+    diesel::select(diesel::dsl::exists(
+        devices::table.filter(devices::device_handle.eq(handle)),
+    ))
+    .get_result(&mut conn)
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))
+}
+
+async fn verify_numeric(
+    state: &AppState,
+    merchant: MerchantId,
+    code: &NumericCode,
+    now_ms: u64,
+) -> Result<Verdict, ApiError> {
+    let handle = i32::try_from(code.handle.get()).unwrap_or(-1);
+    let Some(device) = find_device(state, merchant, DeviceBy::Numeric(handle)).await? else {
+        return Ok(Err(CodeRejection::UnknownDevice));
+    };
+    if device.status != "active" {
+        return Ok(Err(CodeRejection::DeviceRevoked));
+    }
+    let failures_key = state.redis_key(&["numeric-failures", &device.id.to_string()]);
+    let mut conn = state.redis_conn().await?;
+    let redis_error = |e: redis::RedisError| ApiError::Unavailable(format!("redis: {e}"));
+    let failures: Option<u64> = conn.get(&failures_key).await.map_err(redis_error)?;
+    if failures.unwrap_or(0) >= NUMERIC_MAX_FAILURES {
+        return Ok(Err(CodeRejection::Locked));
+    }
+    let secret: Option<[u8; 32]> = device
+        .totp_secret
+        .as_deref()
+        .and_then(|s| s.try_into().ok());
+    let matched = secret.and_then(|secret| code.verify(&secret, now_ms / 1000).ok());
+    let Some(step) = matched else {
+        let _: () = redis::pipe()
+            .incr(&failures_key, 1u64)
+            .ignore()
+            .cmd("EXPIRE")
+            .arg(&failures_key)
+            .arg(NUMERIC_LOCK_WINDOW.as_secs())
+            .arg("NX")
+            .ignore()
+            .query_async(&mut *conn)
+            .await
+            .map_err(redis_error)?;
+        return Ok(Err(CodeRejection::BadSignature));
+    };
+    let step_i64 = i64::try_from(step).unwrap_or(i64::MAX);
+    let fingerprint = numeric_fingerprint(device.id, step);
+    // As for offline tokens: the last accepted step again is a replay, an
+    // earlier one is stale.
+    if step_i64 == device.last_numeric_step {
+        return Ok(Err(CodeRejection::Replayed));
+    }
+    if step_i64 < device.last_numeric_step {
+        return Ok(Err(CodeRejection::Superseded));
+    }
+    if !first_sighting(state, &fingerprint, Duration::from_secs(120)).await? {
+        return Ok(Err(CodeRejection::Replayed));
+    }
+    Ok(Ok(accepted(
+        CodeKind::Numeric,
+        &device,
+        fingerprint,
+        Floor::Numeric(step_i64),
+    )))
+}

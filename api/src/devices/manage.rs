@@ -1,0 +1,184 @@
+//! A customer's own devices: list, rename, revoke.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::{ProblemType, key_fingerprint, parse_public_key};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::DeviceName;
+use crate::codes::online;
+use crate::customers::session::DeviceSession;
+use crate::error::ApiError;
+use crate::schema::devices;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct DeviceView {
+    pub device_id: Uuid,
+    pub name: String,
+    /// `pending` (linked, awaiting approval), `active` or `revoked`.
+    pub status: String,
+    pub fingerprint: String,
+    /// True for the device making this request.
+    pub current: bool,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The calling customer's devices, newest first.
+#[utoipa::path(get, path = "/v1/me/devices", tag = "devices", security(("device_session" = [])),
+    responses((status = 200, body = Vec<DeviceView>)))]
+pub async fn list(
+    state: web::Data<AppState>,
+    session: DeviceSession,
+) -> Result<HttpResponse, ApiError> {
+    let mut conn = state.db_conn().await?;
+    type Row = (
+        Uuid,
+        String,
+        String,
+        Vec<u8>,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    );
+    let rows: Vec<Row> = devices::table
+        .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
+        .filter(devices::customer_id.eq(Uuid::from(session.customer)))
+        .order(devices::created_at.desc())
+        .select((
+            devices::id,
+            devices::name,
+            devices::status,
+            devices::public_key,
+            devices::created_at,
+            devices::revoked_at,
+        ))
+        .load(&mut conn)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let views: Vec<DeviceView> = rows
+        .into_iter()
+        .map(
+            |(id, name, status, key, created_at, revoked_at)| DeviceView {
+                device_id: id,
+                name,
+                status,
+                fingerprint: parse_public_key(&key)
+                    .map(|k| key_fingerprint(&k))
+                    .unwrap_or_default(),
+                current: id == session.device,
+                created_at,
+                revoked_at,
+            },
+        )
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    #[schema(example = "Work phone")]
+    name: String,
+}
+
+/// Renames one of the caller's devices.
+#[utoipa::path(patch, path = "/v1/me/devices/{device_id}", tag = "devices", security(("device_session" = [])),
+    params(("device_id" = Uuid, Path)), request_body = Rename,
+    responses((status = 204), (status = 404, description = "Not one of the caller's devices")))]
+pub async fn rename(
+    state: web::Data<AppState>,
+    session: DeviceSession,
+    path: web::Path<Uuid>,
+    body: web::Json<Rename>,
+) -> Result<HttpResponse, ApiError> {
+    let name = DeviceName::parse(&body.name)?;
+    let mut conn = state.db_conn().await?;
+    let updated = diesel::update(
+        devices::table
+            .find((Uuid::from(session.merchant), path.into_inner()))
+            .filter(devices::customer_id.eq(Uuid::from(session.customer))),
+    )
+    .set(devices::name.eq(name.as_str()))
+    .execute(&mut conn)
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if updated == 0 {
+        return Err(ApiError::client(ProblemType::NotFound, "no such device"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revokes one of the caller's devices (possibly itself): its key, its
+/// numeric-code secret, its sessions and its live online keys stop working.
+#[utoipa::path(post, path = "/v1/me/devices/{device_id}/revoke", tag = "devices", security(("device_session" = [])),
+    params(("device_id" = Uuid, Path)),
+    responses((status = 204), (status = 404, description = "Not one of the caller's active devices")))]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    session: DeviceSession,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let device = path.into_inner();
+    let revoked = revoke_devices(&state, &session, Which::Only(device)).await?;
+    if revoked.is_empty() {
+        return Err(ApiError::client(
+            ProblemType::NotFound,
+            "no such active device",
+        ));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub enum Which {
+    Only(Uuid),
+    AllBut(Uuid),
+}
+
+/// Revokes devices of the session's customer and kills their online keys.
+/// Sessions die with them: every request checks the device's status.
+pub async fn revoke_devices(
+    state: &AppState,
+    session: &DeviceSession,
+    which: Which,
+) -> Result<Vec<Uuid>, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let mine = devices::table
+        .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
+        .filter(devices::customer_id.eq(Uuid::from(session.customer)))
+        .filter(devices::status.ne("revoked"));
+    let revoked: Vec<Uuid> = match which {
+        Which::Only(id) => {
+            diesel::update(mine.filter(devices::id.eq(id)))
+                .set((
+                    devices::status.eq("revoked"),
+                    devices::revoked_at.eq(diesel::dsl::now),
+                    devices::totp_secret.eq(None::<Vec<u8>>),
+                ))
+                .returning(devices::id)
+                .get_results(&mut conn)
+                .await
+        }
+        Which::AllBut(id) => {
+            diesel::update(mine.filter(devices::id.ne(id)))
+                .set((
+                    devices::status.eq("revoked"),
+                    devices::revoked_at.eq(diesel::dsl::now),
+                    devices::totp_secret.eq(None::<Vec<u8>>),
+                ))
+                .returning(devices::id)
+                .get_results(&mut conn)
+                .await
+        }
+    }
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    for device in &revoked {
+        online::kill_device_keys(state, session.customer, *device).await?;
+        tracing::info!(merchant = %session.merchant, %device, "device revoked");
+    }
+    Ok(revoked)
+}

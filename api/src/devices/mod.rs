@@ -1,0 +1,64 @@
+//! Customer devices: registration with proof of possession, sessions,
+//! listing, renaming and revocation.
+
+pub mod challenge;
+pub mod manage;
+pub mod register;
+
+#[cfg(test)]
+mod tests;
+
+use actix_web::web;
+use tillcode_protocol::ProblemType;
+
+use crate::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/challenges", web::post().to(challenge::create))
+        .route("/v1/devices", web::post().to(register::register))
+        .route(
+            "/v1/devices/{device_id}/sessions",
+            web::post().to(register::open_session),
+        )
+        .route("/v1/me/devices", web::get().to(manage::list))
+        .route(
+            "/v1/me/devices/{device_id}",
+            web::patch().to(manage::rename),
+        )
+        .route(
+            "/v1/me/devices/{device_id}/revoke",
+            web::post().to(manage::revoke),
+        );
+}
+
+/// A device's name as people see it when approving or revoking it.
+pub struct DeviceName(String);
+
+impl DeviceName {
+    pub fn parse(input: &str) -> Result<Self, ApiError> {
+        let name = input.trim();
+        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(ApiError::client(
+                ProblemType::BadRequest,
+                "a device name must be 1 to 64 printable characters",
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Decodes a fixed-size hex field of a request body.
+pub fn decode_hex<const N: usize>(field: &str, value: &str) -> Result<[u8; N], ApiError> {
+    let bytes = hex::decode(value)
+        .map_err(|_| ApiError::client(ProblemType::BadRequest, format!("{field} must be hex")))?;
+    bytes.try_into().map_err(|_| {
+        ApiError::client(
+            ProblemType::BadRequest,
+            format!("{field} must be {N} bytes"),
+        )
+    })
+}
