@@ -10,11 +10,14 @@ use serde::Serialize;
 use tillcode_protocol::{AccountId, Amount, MerchantId};
 use uuid::Uuid;
 
+use crate::customers::password::{self, Password};
 use crate::ledger::{self, IdempotencyKey, LedgerError, Operation, Posting};
 use crate::schema::{accounts, customers, merchants, programs, stores};
 
 pub const DEMO_MERCHANT_SLUG: &str = "demo";
 pub const DEMO_CUSTOMER_EMAIL: &str = "dana@example.com";
+/// Printed by `ops/dev.sh`, so a developer can sign in with the customer CLI.
+pub const DEMO_CUSTOMER_PASSWORD: &str = "demo password for dana";
 pub const DEMO_STARTING_BALANCE: i64 = 10_000;
 /// The caller id operator tools post under; never a terminal's id.
 pub const OPERATOR_CALLER: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_0000_0000_0001);
@@ -28,6 +31,7 @@ pub struct DemoData {
     pub store_id: Uuid,
     pub customer_id: Uuid,
     pub customer_email: &'static str,
+    pub customer_password: &'static str,
     pub account_id: Uuid,
     pub balance: i64,
 }
@@ -87,12 +91,16 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
         .get_result(conn)
         .await?;
 
+    let password =
+        Password::new(DEMO_CUSTOMER_PASSWORD).map_err(|e| SeedError::Invalid(e.to_string()))?;
+    let password_hash = password::hash(&password).map_err(|e| SeedError::Invalid(e.to_string()))?;
     let customer_id: Uuid = diesel::insert_into(customers::table)
         .values((
             customers::merchant_id.eq(merchant_id),
             customers::id.eq(Uuid::now_v7()),
             customers::email.eq(DEMO_CUSTOMER_EMAIL),
             customers::display_name.eq("Dana Demo"),
+            customers::password_hash.eq(&password_hash),
         ))
         .on_conflict((customers::merchant_id, customers::email))
         .do_update()
@@ -152,6 +160,7 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
         store_id,
         customer_id,
         customer_email: DEMO_CUSTOMER_EMAIL,
+        customer_password: DEMO_CUSTOMER_PASSWORD,
         account_id,
         balance,
     })

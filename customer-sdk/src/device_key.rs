@@ -121,10 +121,17 @@ impl DeviceKey {
         Ok(key)
     }
 
-    fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
+    pub(crate) fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
         Self {
             signing: SigningKey::from_bytes(seed),
         }
+    }
+
+    /// The signing half, for the SDK's own signers (offline tokens, proofs).
+    /// Crate-private so that no caller signs arbitrary bytes with the device
+    /// key: every message the SDK signs starts with a protocol domain label.
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.signing
     }
 
     pub fn verifying_key(&self) -> VerifyingKey {

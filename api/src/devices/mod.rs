@@ -35,12 +35,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct DeviceName(String);
 
 impl DeviceName {
-    pub fn parse(input: &str) -> Result<Self, ApiError> {
-        let name = input.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+    /// Taken exactly as sent, because proofs sign the name's bytes as sent:
+    /// surrounding spaces are refused rather than trimmed away.
+    pub fn parse(name: &str) -> Result<Self, ApiError> {
+        let printable = !name.chars().any(char::is_control) && name.trim() == name;
+        if name.is_empty() || name.chars().count() > 64 || !printable {
             return Err(ApiError::client(
                 ProblemType::BadRequest,
-                "a device name must be 1 to 64 printable characters",
+                "a device name must be 1 to 64 printable characters, without surrounding spaces",
             ));
         }
         Ok(Self(name.to_owned()))

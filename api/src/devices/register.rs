@@ -40,6 +40,9 @@ pub struct RegisterDevice {
 
 #[derive(Serialize, ToSchema)]
 pub struct RegisteredDevice {
+    #[schema(value_type = String, format = Uuid)]
+    pub merchant_id: MerchantId,
+    pub customer_id: Uuid,
     pub device_id: Uuid,
     /// Names the device inside offline tokens (8 bytes, hex).
     pub device_handle: String,
@@ -140,6 +143,8 @@ pub async fn insert_device(
                     .map(|k| key_fingerprint(&k))
                     .unwrap_or_default();
                 return Ok(RegisteredDevice {
+                    merchant_id: merchant,
+                    customer_id: customer,
                     device_id,
                     device_handle: hex::encode(handle.0),
                     numeric_handle: numeric.get(),

@@ -29,6 +29,9 @@ use crate::error::ApiError;
 use crate::schema::devices;
 use crate::state::AppState;
 
+#[cfg(test)]
+mod tests;
+
 pub const LINK_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_BAD_ATTEMPTS: i64 = 5;
 
