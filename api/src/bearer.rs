@@ -67,3 +67,11 @@ pub fn from_header(req: &actix_web::HttpRequest) -> Option<&str> {
         .strip_prefix("Bearer ")
         .map(str::trim)
 }
+
+/// Ends a token before its time (sign-out).
+pub async fn revoke(state: &AppState, kind: &str, token: &str) -> Result<(), ApiError> {
+    let mut conn = state.redis_conn().await?;
+    conn.del::<_, ()>(key(state, kind, token))
+        .await
+        .map_err(redis_error)
+}

@@ -10,8 +10,8 @@ use serde::Serialize;
 use tillcode_protocol::{AccountId, Amount, MerchantId};
 use uuid::Uuid;
 
-use crate::customers::password::{self, Password};
 use crate::ledger::{self, IdempotencyKey, LedgerError, Operation, Posting};
+use crate::password::{self, Password};
 use crate::schema::{accounts, customers, merchants, programs, stores};
 
 pub const DEMO_MERCHANT_SLUG: &str = "demo";
@@ -34,6 +34,8 @@ pub struct DemoData {
     pub customer_password: &'static str,
     pub account_id: Uuid,
     pub balance: i64,
+    /// A fresh enrollment code for a terminal at the demo store (10 minutes).
+    pub terminal_enrollment_code: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -142,6 +144,8 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
                 amount: starting_balance,
             },
             code: None,
+            context: None,
+            request_fingerprint: None,
         },
     )
     .await?;
@@ -151,6 +155,10 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
         .select(accounts::balance)
         .first(conn)
         .await?;
+
+    let enrollment = crate::terminals::enrollment::create(conn, store_id, "demo-seed")
+        .await
+        .map_err(|e| SeedError::Invalid(e.to_string()))?;
 
     Ok(DemoData {
         merchant_id,
@@ -163,5 +171,6 @@ pub async fn seed(conn: &mut AsyncPgConnection) -> Result<DemoData, SeedError> {
         customer_password: DEMO_CUSTOMER_PASSWORD,
         account_id,
         balance,
+        terminal_enrollment_code: enrollment.code,
     })
 }

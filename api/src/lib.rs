@@ -1,6 +1,7 @@
 //! The Tillcode API server. The binary (`tillcode-api`) is a thin CLI over
 //! this library; see `main.rs` for its commands.
 
+pub mod admin;
 pub mod bearer;
 pub mod cache;
 pub mod codes;
@@ -14,12 +15,16 @@ pub mod ledger;
 pub mod links;
 pub mod metrics;
 pub mod openapi;
+pub mod password;
 pub mod rate_limit;
+pub mod redemptions;
 pub mod routes;
 pub mod schema;
 pub mod server;
+pub mod staff;
 pub mod state;
 pub mod telemetry;
+pub mod terminals;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tillcode_api::config::{ConfigError, Env};
-use tillcode_api::{db, demo_seed, ledger, server, telemetry};
+use tillcode_api::{admin, db, demo_seed, ledger, server, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -31,6 +31,9 @@ enum Command {
     DemoSeed,
     /// Check every ledger invariant; print totals; exit 1 on any violation.
     VerifyLedger,
+    /// Operator commands: staff, terminal enrollment and approval.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +56,8 @@ enum CliError {
     Json(#[from] serde_json::Error),
     #[error("the ledger has violations")]
     LedgerViolated,
+    #[error("{0}")]
+    Refused(#[from] tillcode_api::error::ApiError),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,10 @@ async fn run(command: Command) -> Result<(), CliError> {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
             let demo = demo_seed::seed(&mut conn).await?;
             println!("{}", serde_json::to_string_pretty(&demo)?);
+        }
+        Command::Admin(command) => {
+            let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
+            admin::run(&mut conn, command).await?;
         }
         Command::VerifyLedger => {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;

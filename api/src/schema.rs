@@ -78,6 +78,11 @@ diesel::table! {
         reason -> Nullable<Text>,
         actor -> Nullable<Text>,
         created_at -> Timestamptz,
+        store_id -> Nullable<Uuid>,
+        terminal_id -> Nullable<Uuid>,
+        code_kind -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        sale_id -> Nullable<Uuid>,
     }
 }
 
@@ -113,6 +118,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    staff (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        password_hash -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     stores (merchant_id, id) {
         merchant_id -> Uuid,
         id -> Uuid,
@@ -122,8 +139,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    terminal_enrollments (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        store_id -> Uuid,
+        code_hash -> Bytea,
+        created_by -> Text,
+        expires_at -> Timestamptz,
+        failed_attempts -> Int2,
+        used_at -> Nullable<Timestamptz>,
+        terminal_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    terminals (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        store_id -> Uuid,
+        name -> Text,
+        public_key -> Bytea,
+        status -> Text,
+        approved_by -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(customers -> merchants (merchant_id));
 diesel::joinable!(programs -> merchants (merchant_id));
+diesel::joinable!(staff -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -136,5 +183,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     programs,
     redeemed_codes,
+    staff,
     stores,
+    terminal_enrollments,
+    terminals,
 );

@@ -9,7 +9,10 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
-use crate::{cache, codes, customers, db, devices, error, links, openapi, routes};
+use crate::{
+    cache, codes, customers, db, devices, error, links, openapi, redemptions, routes, staff,
+    terminals,
+};
 
 /// Routes and extractor settings; shared by `serve` and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,7 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(customers::routes)
         .configure(devices::routes)
         .configure(codes::routes)
-        .configure(links::routes);
+        .configure(links::routes)
+        .configure(terminals::routes)
+        .configure(redemptions::routes)
+        .configure(staff::routes);
 }
 
 #[derive(Debug, thiserror::Error)]

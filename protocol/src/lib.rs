@@ -15,7 +15,11 @@
 //!   and [`EnrollmentCode`] (`XXXX-XXXX`), and the [`proofs`] of key
 //!   possession signed with them;
 //! - the signing contexts ([`Domain`]), strict Ed25519 ([`keys`]), and the
-//!   strict base32 every payload uses ([`base32`]).
+//!   strict base32 every payload uses ([`base32`]);
+//! - signed requests: the Tillcode profile of RFC 9421 ([`http_signature`]:
+//!   [`sign_request`] for tills and phones, [`parse_signature`] and
+//!   [`verify_signature`] for the server) and the RFC 9530 `Content-Digest`
+//!   it covers ([`mod@content_digest`]).
 //!
 //! Decoders never panic, whatever the input, and refuse with a [`CodeError`]
 //! that maps to one [`ProblemType`]. Checks that need state (has this code
@@ -27,8 +31,10 @@
 mod amount;
 pub mod base32;
 mod code_error;
+pub mod content_digest;
 pub mod domain;
 pub mod enrollment_code;
+pub mod http_signature;
 mod ids;
 pub mod keys;
 pub mod link_code;
@@ -44,8 +50,16 @@ mod totp;
 
 pub use amount::{Amount, AmountError};
 pub use code_error::CodeError;
+pub use content_digest::{
+    DigestError, content_digest, content_digest_matches, verify_content_digest,
+};
 pub use domain::Domain;
 pub use enrollment_code::{ENROLLMENT_ALPHABET, EnrollmentCode};
+pub use http_signature::{
+    HttpSignatureError, KeyId, RequestParts, SIGNATURE_LABEL, SIGNATURE_TAG, SignatureHeaders,
+    SignatureParams, SignedRequest, check_created, new_nonce, parse_signature, sign_request,
+    verify_signature,
+};
 pub use ids::{AccountId, CustomerId, MerchantId, ProgramId, StoreId, TransferId};
 pub use keys::{key_fingerprint, parse_public_key, parse_public_key_base32, verify_strict};
 pub use link_code::LinkCode;

@@ -89,6 +89,7 @@ problem_types! {
     TerminalNotActive => ("terminal-not-active", 401, "The terminal is pending, suspended or revoked"),
     InvalidCredentials => ("invalid-credentials", 401, "Wrong email or password"),
     Unauthorized => ("unauthorized", 401, "Authentication is required"),
+    Forbidden => ("forbidden", 403, "This account may not do that"),
     Locked => ("locked", 423, "Locked after too many failed attempts; retry later"),
 }
 

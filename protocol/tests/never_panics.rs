@@ -4,9 +4,12 @@
 
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
+use tillcode_protocol::http_signature::signature_base;
 use tillcode_protocol::{
-    CodeError, DeviceHandle, EnrollmentCode, LinkCode, NumericCode, NumericHandle, OfflineToken,
-    OnlineKey, PaymentCode, base32, parse_public_key, parse_public_key_base32, verify_strict,
+    CodeError, DeviceHandle, EnrollmentCode, HttpSignatureError, KeyId, LinkCode, NumericCode,
+    NumericHandle, OfflineToken, OnlineKey, PaymentCode, RequestParts, SignatureParams, base32,
+    content_digest_matches, parse_public_key, parse_public_key_base32, parse_signature,
+    sign_request, verify_content_digest, verify_signature, verify_strict,
 };
 
 /// Text that looks like a payload often enough to get past the first checks.
@@ -73,5 +76,117 @@ proptest! {
         let text = base32::encode(&bytes);
         prop_assert_eq!(base32::decode(&text), Ok(bytes));
         prop_assert!(base32::decode(&text.to_lowercase()).is_err() || !text.bytes().any(|b| b.is_ascii_uppercase()));
+    }
+}
+
+/// The shared vector's request signature (`shared-v1.json`, `http_signatures[0]`).
+const SIGNATURE_INPUT: &str = r#"tc=("@method" "@path" "@query" "content-digest" "idempotency-key");created=1795000000;keyid="terminal:0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8faa";alg="ed25519";nonce="Zq2v0a9R2YJ4mK1xQe7bWg";tag="tillcode/v1""#;
+const SIGNATURE: &str =
+    "tc=:KXNPgoO7I6TD3h0G5ClyTJlR0zDkjBNBbFZLdOAk4b4qwF0Q2SntBJKbYZq/zPbIYNe5nFJehIb3srruvUvvAA==:";
+
+/// Header text: anything, structured-field look-alikes, and the vector's
+/// headers with one stretch replaced by random text.
+fn header_like(valid: &'static str) -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,200}",
+        proptest::collection::vec(any::<u8>(), 0..200)
+            .prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+        "(tc|sig1)=[(\"@a-z;=:/ )0-9A-Za-z+,?-]{0,120}",
+        (0..valid.len(), 0usize..8, "\\PC{0,8}").prop_map(move |(at, cut, with)| {
+            let bytes = valid.as_bytes();
+            let end = (at + cut).min(bytes.len());
+            let mut text = bytes[..at].to_vec();
+            text.extend_from_slice(with.as_bytes());
+            text.extend_from_slice(&bytes[end..]);
+            String::from_utf8_lossy(&text).into_owned()
+        }),
+    ]
+}
+
+fn request_parts() -> impl Strategy<
+    Value = (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    ),
+> {
+    (
+        prop_oneof!["POST", "GET", "\\PC{0,8}"],
+        prop_oneof!["/v1/redemptions", "/[!-~]{0,30}", "\\PC{0,30}"],
+        proptest::option::of("\\PC{0,20}"),
+        proptest::option::of(prop_oneof![
+            "sha-256=:nOstghnQq3Hr1w3fGRpiIWchcfgeyIBc9dIbjh2u5S4=:",
+            "\\PC{0,60}"
+        ]),
+        proptest::option::of(prop_oneof!["order-1042", "\\PC{0,20}"]),
+    )
+}
+
+proptest! {
+    #[test]
+    fn no_signature_headers_make_the_parser_or_verifier_panic(
+        input in header_like(SIGNATURE_INPUT),
+        signature in header_like(SIGNATURE),
+        (method, path, query, digest, idempotency_key) in request_parts(),
+    ) {
+        let key = SigningKey::from_bytes(&[0x20; 32]).verifying_key();
+        let parts = RequestParts {
+            method: &method,
+            path: &path,
+            query: query.as_deref(),
+            content_digest: digest.as_deref(),
+            idempotency_key: idempotency_key.as_deref(),
+        };
+        for (input, signature) in [(input.as_str(), signature.as_str()), (input.as_str(), SIGNATURE), (SIGNATURE_INPUT, signature.as_str())] {
+            if let Ok(signed) = parse_signature(input, signature, &parts) {
+                let _ = verify_signature(&signed, &parts, &key);
+            }
+        }
+        let _ = signature_base(&parts, &input);
+        let _ = input.parse::<KeyId>();
+        let _ = verify_content_digest(&input, input.as_bytes());
+        let _ = content_digest_matches(digest.as_deref(), input.as_bytes());
+    }
+
+    #[test]
+    fn any_request_that_can_be_signed_verifies_and_nothing_else_does(
+        (method, path, query, digest, idempotency_key) in request_parts(),
+        created in 0u64..=999_999_999_999_999,
+        nonce_bytes in any::<[u8; 16]>(),
+        terminal in any::<bool>(),
+        id in any::<u128>(),
+    ) {
+        let key = SigningKey::from_bytes(&[0x21; 32]);
+        let uuid = uuid::Uuid::from_u128(id);
+        let keyid = if terminal { KeyId::Terminal(uuid) } else { KeyId::Device(uuid) };
+        let params = SignatureParams {
+            created,
+            nonce: data_encoding::BASE64URL_NOPAD.encode(&nonce_bytes),
+            keyid: keyid.to_string(),
+        };
+        let parts = RequestParts {
+            method: &method,
+            path: &path,
+            query: query.as_deref(),
+            content_digest: digest.as_deref(),
+            idempotency_key: idempotency_key.as_deref(),
+        };
+        match sign_request(&key, &parts, &params) {
+            Ok(headers) => {
+                let signed = parse_signature(&headers.signature_input, &headers.signature, &parts).unwrap();
+                prop_assert_eq!(signed.keyid, keyid);
+                prop_assert_eq!(signed.created, created);
+                prop_assert_eq!(verify_signature(&signed, &parts, &key.verifying_key()), Ok(()));
+                let other = SigningKey::from_bytes(&[0x22; 32]).verifying_key();
+                prop_assert_eq!(verify_signature(&signed, &parts, &other), Err(HttpSignatureError::BadSignature));
+            }
+            // Only parts that cannot go in a signature base are refused.
+            Err(e) => {
+                prop_assert!(matches!(e, HttpSignatureError::Malformed(_)));
+                prop_assert!(signature_base(&parts, "()").is_err());
+            }
+        }
     }
 }

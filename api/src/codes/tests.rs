@@ -104,6 +104,8 @@ async fn redeem_verified(
             amount: Amount::new(10).unwrap(),
         },
         code: Some(verified.claim.clone()),
+        context: None,
+        request_fingerprint: None,
     };
     ledger::post(&mut conn, &posting)
         .await

@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::online::{self, Presented};
 use crate::error::ApiError;
 use crate::ledger::CodeClaim;
-use crate::schema::{accounts, devices};
+use crate::schema::{accounts, customers, devices};
 use crate::state::AppState;
 
 /// How old and how far ahead of the server's clock an offline token may be.
@@ -100,6 +100,8 @@ impl From<CodeRejection> for ApiError {
 pub struct VerifiedCode {
     pub kind: CodeKind,
     pub customer: CustomerId,
+    /// As the customer gave it; mask it before showing it to a cashier.
+    pub customer_name: String,
     pub account: AccountId,
     pub device: Uuid,
     pub claim: CodeClaim,
@@ -108,6 +110,7 @@ pub struct VerifiedCode {
 struct DeviceRow {
     id: Uuid,
     customer: Uuid,
+    customer_name: String,
     public_key: Vec<u8>,
     status: String,
     totp_secret: Option<Vec<u8>>,
@@ -152,6 +155,11 @@ async fn find_device(
                 .eq(devices::merchant_id)
                 .and(accounts::customer_id.eq(devices::customer_id))),
         )
+        .inner_join(
+            customers::table.on(customers::merchant_id
+                .eq(devices::merchant_id)
+                .and(customers::id.eq(devices::customer_id))),
+        )
         .filter(devices::merchant_id.eq(Uuid::from(merchant)))
         .select((
             devices::id,
@@ -162,6 +170,7 @@ async fn find_device(
             devices::last_offline_issued_at_ms,
             devices::last_numeric_step,
             accounts::id,
+            customers::display_name,
         ))
         .into_boxed();
     let query = match by {
@@ -169,17 +178,38 @@ async fn find_device(
         DeviceBy::Handle(handle) => query.filter(devices::device_handle.eq(handle)),
         DeviceBy::Numeric(handle) => query.filter(devices::numeric_handle.eq(handle)),
     };
-    type Row = (Uuid, Uuid, Vec<u8>, String, Option<Vec<u8>>, i64, i64, Uuid);
+    type Row = (
+        Uuid,
+        Uuid,
+        Vec<u8>,
+        String,
+        Option<Vec<u8>>,
+        i64,
+        i64,
+        Uuid,
+        String,
+    );
     let row: Option<Row> = query
         .first(&mut conn)
         .await
         .optional()
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(row.map(
-        |(id, customer, public_key, status, totp_secret, last_offline, last_step, account)| {
+        |(
+            id,
+            customer,
+            public_key,
+            status,
+            totp_secret,
+            last_offline,
+            last_step,
+            account,
+            customer_name,
+        )| {
             DeviceRow {
                 id,
                 customer,
+                customer_name,
                 public_key,
                 status,
                 totp_secret,
@@ -206,6 +236,7 @@ fn accepted(
     VerifiedCode {
         kind,
         customer: device.customer.into(),
+        customer_name: device.customer_name.clone(),
         account: device.account.into(),
         device: device.id,
         claim: CodeClaim {

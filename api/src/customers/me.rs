@@ -10,10 +10,10 @@ use tillcode_protocol::ProblemType;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::password::{self, Password};
 use super::session::DeviceSession;
 use crate::devices::manage::{Which, revoke_devices};
 use crate::error::ApiError;
+use crate::password::{self, Password};
 use crate::schema::{accounts, customers, ledger_transfers, programs};
 use crate::state::AppState;
 

@@ -2,7 +2,6 @@
 
 pub mod email;
 pub mod me;
-pub mod password;
 pub mod session;
 pub mod sign_in;
 

@@ -16,10 +16,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::email::Email;
-use super::password::{self, Password};
 use super::session::{CustomerSession, SIGN_IN_TOKEN, SIGN_IN_TTL};
 use crate::bearer;
 use crate::error::ApiError;
+use crate::password::{self, Password};
 use crate::rate_limit::{self, Limit};
 use crate::schema::{accounts, customers, programs};
 use crate::state::AppState;

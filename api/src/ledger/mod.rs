@@ -17,7 +17,7 @@ mod tests;
 pub use error::LedgerError;
 pub use operation::{
     CodeClaim, Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted,
-    Posting, Transfer, TransferKind,
+    Posting, SaleContext, Transfer, TransferKind,
 };
-pub use post::post;
+pub use post::{post, stored_answer};
 pub use verify::{LedgerReport, ProgramTotals, Violation, verify};

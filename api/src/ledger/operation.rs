@@ -118,6 +118,14 @@ pub enum Operation {
     Accrue { account: AccountId, amount: Amount },
     /// Spend at the till.
     Redeem { account: AccountId, amount: Amount },
+    /// Spend at the till and earn on the rest of the same purchase, in one
+    /// transaction: one scan serves one sale. The earning cannot pay for
+    /// the redemption: the balance must cover `amount` before it.
+    RedeemAndEarn {
+        account: AccountId,
+        amount: Amount,
+        earn: Amount,
+    },
     /// Reverse a whole redemption, once.
     Void { redemption: TransferId },
     /// Give back part of a redemption; refunds together never exceed it.
@@ -139,7 +147,7 @@ impl Operation {
     pub fn kind(&self) -> TransferKind {
         match self {
             Self::Accrue { .. } => TransferKind::Accrue,
-            Self::Redeem { .. } => TransferKind::Redeem,
+            Self::Redeem { .. } | Self::RedeemAndEarn { .. } => TransferKind::Redeem,
             Self::Void { .. } => TransferKind::Void,
             Self::Refund { .. } => TransferKind::Refund,
             Self::Adjust { .. } => TransferKind::Adjust,
@@ -163,6 +171,15 @@ pub struct CodeClaim {
     pub numeric_step: Option<i64>,
 }
 
+/// Where a sale happened: recorded on its transfers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleContext {
+    pub store: Uuid,
+    pub terminal: Uuid,
+    /// The till's order reference, 1 to 64 characters.
+    pub reference: Option<String>,
+}
+
 /// An operation together with who asks for it and the key that makes a retry
 /// of it harmless. Idempotency keys are scoped per merchant and caller, so
 /// two terminals can never collide.
@@ -175,18 +192,32 @@ pub struct Posting {
     pub operation: Operation,
     /// The code the customer showed, when there was one.
     pub code: Option<CodeClaim>,
+    pub context: Option<SaleContext>,
+    /// The fingerprint a retry must match. `None`: derived from the
+    /// operation (`request_hash`). The HTTP API passes a hash of the request
+    /// as the terminal sent it, so that a retry can be answered before the
+    /// code is verified again.
+    pub request_fingerprint: Option<[u8; 32]>,
 }
 
 impl Posting {
     /// Fingerprint of the request, stored with the key: a retry must match
     /// it exactly, or it is a different request reusing the key.
     pub fn request_hash(&self) -> [u8; 32] {
+        if let Some(fingerprint) = self.request_fingerprint {
+            return fingerprint;
+        }
         // Free text is JSON-quoted so that no choice of reason can make two
         // different requests encode alike.
         let quoted = |note: &Note| serde_json::Value::from(note.as_str()).to_string();
         let canonical = match &self.operation {
             Operation::Accrue { account, amount } => format!("accrue|{account}|{amount}"),
             Operation::Redeem { account, amount } => format!("redeem|{account}|{amount}"),
+            Operation::RedeemAndEarn {
+                account,
+                amount,
+                earn,
+            } => format!("redeem-and-earn|{account}|{amount}|{earn}"),
             Operation::Void { redemption } => format!("void|{redemption}"),
             Operation::Refund { redemption, amount } => format!("refund|{redemption}|{amount}"),
             Operation::Adjust {
@@ -229,5 +260,7 @@ pub struct Transfer {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Posted {
     pub transfer: Transfer,
+    /// The accrual of a `RedeemAndEarn`.
+    pub earned: Option<Transfer>,
     pub replayed: bool,
 }

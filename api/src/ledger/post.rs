@@ -7,11 +7,13 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use tillcode_protocol::{AccountId, TransferId};
+use tillcode_protocol::{AccountId, MerchantId, TransferId};
 use uuid::Uuid;
 
 use super::error::LedgerError;
-use super::operation::{CodeClaim, Direction, Operation, Posted, Posting, Transfer, TransferKind};
+use super::operation::{
+    CodeClaim, Direction, IdempotencyKey, Operation, Posted, Posting, Transfer, TransferKind,
+};
 use crate::schema::{accounts, devices, idempotency_keys, ledger_transfers, redeemed_codes};
 
 /// Records `posting` exactly once, however often it is called with the same
@@ -22,11 +24,19 @@ use crate::schema::{accounts, devices, idempotency_keys, ledger_transfers, redee
 pub async fn post(conn: &mut AsyncPgConnection, posting: &Posting) -> Result<Posted, LedgerError> {
     let request_hash = posting.request_hash();
     let statement = PostTransfer::new(posting, TransferId::new(), &request_hash);
+    let earn_transfer = statement.earn_transfer;
     match statement.get_result::<TransferRow>(conn).await.optional() {
-        Ok(Some(row)) => Ok(Posted {
-            transfer: row.try_into()?,
-            replayed: false,
-        }),
+        Ok(Some(row)) => {
+            let transfer: Transfer = row.try_into()?;
+            // The accrual of the same sale was written by the same statement:
+            // its row is known without reading it back.
+            let earned = statement_earning(posting, earn_transfer, &transfer);
+            Ok(Posted {
+                transfer,
+                earned,
+                replayed: false,
+            })
+        }
         Ok(None) => diagnose(conn, posting, &request_hash).await,
         Err(DieselError::DatabaseError(kind, info)) => {
             match (kind, info.constraint_name()) {
@@ -54,6 +64,25 @@ pub async fn post(conn: &mut AsyncPgConnection, posting: &Posting) -> Result<Pos
     }
 }
 
+fn statement_earning(
+    posting: &Posting,
+    id: Option<Uuid>,
+    redemption: &Transfer,
+) -> Option<Transfer> {
+    let (Operation::RedeemAndEarn { earn, .. }, Some(id)) = (&posting.operation, id) else {
+        return None;
+    };
+    Some(Transfer {
+        id: id.into(),
+        kind: TransferKind::Accrue,
+        account: redemption.account,
+        balance_change: earn.get(),
+        balance_after: redemption.balance_after + earn.get(),
+        reverses: None,
+        created_at: redemption.created_at,
+    })
+}
+
 /// The statement of `post_transfer.sql`, preceded by a `params` CTE that binds
 /// each parameter once. A fixed query id lets every connection prepare it
 /// once and reuse the plan.
@@ -74,6 +103,11 @@ struct PostTransfer<'a> {
     code_fingerprint: Option<&'a [u8]>,
     code_issued_at: Option<i64>,
     code_step: Option<i64>,
+    store: Option<Uuid>,
+    terminal: Option<Uuid>,
+    reference: Option<&'a str>,
+    earn: Option<i64>,
+    earn_transfer: Option<Uuid>,
 }
 
 const POST_TRANSFER_BODY: &str = include_str!("post_transfer.sql");
@@ -97,6 +131,14 @@ impl<'a> PostTransfer<'a> {
             code_fingerprint: posting.code.as_ref().map(|c| c.fingerprint.as_slice()),
             code_issued_at: posting.code.as_ref().and_then(|c| c.offline_issued_at_ms),
             code_step: posting.code.as_ref().and_then(|c| c.numeric_step),
+            store: posting.context.as_ref().map(|c| c.store),
+            terminal: posting.context.as_ref().map(|c| c.terminal),
+            reference: posting
+                .context
+                .as_ref()
+                .and_then(|c| c.reference.as_deref()),
+            earn: None,
+            earn_transfer: None,
         };
         match &posting.operation {
             Operation::Accrue { account, amount } => {
@@ -106,6 +148,16 @@ impl<'a> PostTransfer<'a> {
             Operation::Redeem { account, amount } => {
                 statement.account = Some((*account).into());
                 statement.change = Some(-amount.get());
+            }
+            Operation::RedeemAndEarn {
+                account,
+                amount,
+                earn,
+            } => {
+                statement.account = Some((*account).into());
+                statement.change = Some(-amount.get());
+                statement.earn = Some(earn.get());
+                statement.earn_transfer = Some(TransferId::new().into());
             }
             Operation::Void { redemption } => statement.reverses = Some((*redemption).into()),
             Operation::Refund { redemption, amount } => {
@@ -185,7 +237,17 @@ impl QueryFragment<Pg> for PostTransfer<'_> {
         out.push_bind_param::<Nullable<BigInt>, _>(&self.code_issued_at)?;
         out.push_sql("::bigint AS code_issued_at, ");
         out.push_bind_param::<Nullable<BigInt>, _>(&self.code_step)?;
-        out.push_sql("::bigint AS code_step)\n");
+        out.push_sql("::bigint AS code_step, ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.store)?;
+        out.push_sql("::uuid AS store_id, ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.terminal)?;
+        out.push_sql("::uuid AS terminal_id, ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.reference)?;
+        out.push_sql("::text AS reference, ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.earn)?;
+        out.push_sql("::bigint AS earn, ");
+        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.earn_transfer)?;
+        out.push_sql("::uuid AS earn_transfer_id)\n");
         out.push_sql(POST_TRANSFER_BODY);
         Ok(())
     }
@@ -229,10 +291,32 @@ async fn replay(
     posting: &Posting,
     request_hash: &[u8; 32],
 ) -> Result<Option<Posted>, LedgerError> {
+    stored_answer(
+        conn,
+        posting.merchant,
+        posting.caller,
+        &posting.key,
+        request_hash,
+    )
+    .await
+}
+
+/// The answer an earlier call with this caller and key got, or `None`;
+/// `IdempotencyKeyReused` if that call was a different request. The HTTP API
+/// asks this before it verifies a payment code again, so that a retry is
+/// answered from the record instead of being refused as a replayed code.
+pub async fn stored_answer(
+    conn: &mut AsyncPgConnection,
+    merchant: MerchantId,
+    caller: Uuid,
+    key: &IdempotencyKey,
+    request_hash: &[u8; 32],
+) -> Result<Option<Posted>, LedgerError> {
+    let posting_merchant = merchant;
     let stored: Option<(Vec<u8>, Uuid)> = idempotency_keys::table
-        .filter(idempotency_keys::merchant_id.eq(Uuid::from(posting.merchant)))
-        .filter(idempotency_keys::caller_id.eq(posting.caller))
-        .filter(idempotency_keys::key.eq(posting.key.as_str()))
+        .filter(idempotency_keys::merchant_id.eq(Uuid::from(merchant)))
+        .filter(idempotency_keys::caller_id.eq(caller))
+        .filter(idempotency_keys::key.eq(key.as_str()))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::transfer_id,
@@ -246,13 +330,22 @@ async fn replay(
     if stored_hash.as_slice() != request_hash.as_slice() {
         return Err(LedgerError::IdempotencyKeyReused);
     }
+    let merchant = Uuid::from(posting_merchant);
     let row: TransferRow = ledger_transfers::table
-        .find((Uuid::from(posting.merchant), transfer_id))
+        .find((merchant, transfer_id))
         .select(TransferRow::as_select())
         .first(conn)
         .await?;
+    let earned: Option<TransferRow> = ledger_transfers::table
+        .filter(ledger_transfers::merchant_id.eq(merchant))
+        .filter(ledger_transfers::sale_id.eq(transfer_id))
+        .select(TransferRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
     Ok(Some(Posted {
         transfer: row.try_into()?,
+        earned: earned.map(Transfer::try_from).transpose()?,
         replayed: true,
     }))
 }
@@ -270,52 +363,63 @@ async fn diagnose(
         return Ok(posted);
     }
     let merchant = Uuid::from(posting.merchant);
-    if let Some(code) = &posting.code
-        && let Some(refusal) = code_refusal(conn, merchant, code).await?
-    {
-        return Err(refusal);
-    }
-    match &posting.operation {
+    let refusal = match &posting.operation {
         Operation::Accrue { account, .. }
         | Operation::Adjust {
             account,
             direction: Direction::Credit,
             ..
         } => match balance_of(conn, merchant, *account).await? {
-            None => Err(LedgerError::AccountNotFound),
-            Some(_) => Err(LedgerError::Contended),
+            None => LedgerError::AccountNotFound,
+            Some(_) => LedgerError::Contended,
         },
-        Operation::Redeem { account, .. }
+        Operation::Redeem { account, amount }
+        | Operation::RedeemAndEarn {
+            account, amount, ..
+        }
         | Operation::Adjust {
             account,
             direction: Direction::Debit,
+            amount,
             ..
         } => match balance_of(conn, merchant, *account).await? {
-            None => Err(LedgerError::AccountNotFound),
-            Some(available) => Err(LedgerError::InsufficientBalance { available }),
+            None => LedgerError::AccountNotFound,
+            Some(available) if available < amount.get() => {
+                LedgerError::InsufficientBalance { available }
+            }
+            Some(_) => LedgerError::Contended,
         },
         Operation::Void { redemption } => {
             let target = reversal_target(conn, merchant, *redemption).await?;
-            Err(if target.voided {
+            if target.voided {
                 LedgerError::AlreadyVoided
             } else if target.reversed_amount > 0 {
                 LedgerError::RedemptionHasRefunds
             } else {
                 LedgerError::Contended
-            })
+            }
         }
         Operation::Refund { redemption, amount } => {
             let target = reversal_target(conn, merchant, *redemption).await?;
             let refundable = target.amount - target.reversed_amount;
-            Err(if target.voided {
+            if target.voided {
                 LedgerError::AlreadyVoided
             } else if amount.get() > refundable {
                 LedgerError::RefundExceedsRedemption { refundable }
             } else {
                 LedgerError::Contended
-            })
+            }
         }
+    };
+    // The code is asked last: its device's floor moves even when the debit
+    // is then refused (the code was spent on presentation), so a refused
+    // debit must be reported as what it was.
+    if let (LedgerError::Contended, Some(code)) = (&refusal, &posting.code)
+        && let Some(code_refusal) = code_refusal(conn, merchant, code).await?
+    {
+        return Err(code_refusal);
     }
+    Err(refusal)
 }
 
 /// Why the code's device refused it, if it did.

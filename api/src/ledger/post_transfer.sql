@@ -12,7 +12,8 @@
 --   moved      the conditional balance change: never below zero, and a credit
 --              past the largest balance trips accounts_balance_range
 --   transfer   the transfer header, with the balance after it
---   entries    its two entries, which sum to zero
+--   earned     for a redemption that also earns: the accrual of the same sale
+--   entries    two entries per transfer, which sum to zero
 --   spent      the code's fingerprint, unique per merchant: a code pays once
 --   remembered the idempotency key, naming the transfer
 -- A repeated idempotency key fails the last insert with a unique violation
@@ -54,24 +55,42 @@
     -- than a join: when this UPDATE waits for a concurrent one on the same
     -- account and rechecks the row (EvalPlanQual), Postgres must not re-run
     -- the data-modifying `reversal` ("ModifyTable should not be called
-    -- during EvalPlanQual").
+    -- during EvalPlanQual"). An earning is added after the check: it cannot
+    -- pay for the redemption it comes with.
     UPDATE accounts a
-    SET balance = a.balance + (SELECT change FROM plan), updated_at = now()
+    SET balance = a.balance + (SELECT change FROM plan) + COALESCE((SELECT earn FROM params), 0),
+        updated_at = now()
     WHERE a.merchant_id = (SELECT merchant_id FROM params)
       AND a.id = (SELECT account_id FROM plan)
       AND a.balance + (SELECT change FROM plan) >= 0
-    RETURNING a.merchant_id, a.id, a.program_id, (SELECT change FROM plan) AS change, a.balance
+    RETURNING a.merchant_id, a.id, a.program_id, (SELECT change FROM plan) AS change,
+        a.balance - COALESCE((SELECT earn FROM params), 0) AS balance, a.balance AS final_balance
 ), transfer AS (
     INSERT INTO ledger_transfers
-        (merchant_id, id, kind, account_id, balance_change, balance_after, reverses_id, reason, actor)
-    SELECT m.merchant_id, p.transfer_id, p.kind, m.id, m.change, m.balance, p.reverses_id, p.reason, p.actor
+        (merchant_id, id, kind, account_id, balance_change, balance_after, reverses_id, reason, actor,
+         store_id, terminal_id, code_kind, reference)
+    SELECT m.merchant_id, p.transfer_id, p.kind, m.id, m.change, m.balance, p.reverses_id, p.reason, p.actor,
+         p.store_id, p.terminal_id, p.code_kind, p.reference
     FROM moved m, params p
     RETURNING id, kind, account_id, balance_change, balance_after, reverses_id, created_at
+), earned AS (
+    INSERT INTO ledger_transfers
+        (merchant_id, id, kind, account_id, balance_change, balance_after, store_id, terminal_id, reference, sale_id)
+    SELECT m.merchant_id, p.earn_transfer_id, 'accrue', m.id, p.earn, m.final_balance,
+         p.store_id, p.terminal_id, p.reference, p.transfer_id
+    FROM moved m, params p
+    WHERE p.earn IS NOT NULL
+    RETURNING id
 ), entries AS (
     INSERT INTO ledger_entries (merchant_id, transfer_id, book, program_id, account_id, amount)
-    SELECT m.merchant_id, p.transfer_id, 'customer', m.program_id, m.id, m.change FROM moved m, params p
-    UNION ALL
-    SELECT m.merchant_id, p.transfer_id, 'issuance', m.program_id, NULL, -m.change FROM moved m, params p
+    SELECT m.merchant_id, x.transfer_id, x.book, m.program_id,
+           CASE WHEN x.book = 'customer' THEN m.id END, x.amount
+    FROM moved m, params p,
+         LATERAL (VALUES (p.transfer_id, 'customer', m.change),
+                         (p.transfer_id, 'issuance', -m.change),
+                         (p.earn_transfer_id, 'customer', p.earn),
+                         (p.earn_transfer_id, 'issuance', -p.earn)) AS x (transfer_id, book, amount)
+    WHERE x.amount IS NOT NULL
 ), spent AS (
     INSERT INTO redeemed_codes (merchant_id, fingerprint, kind, device_id, transfer_id)
     SELECT p.merchant_id, p.code_fingerprint, p.code_kind, p.code_device, t.id

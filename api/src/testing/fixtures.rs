@@ -106,6 +106,8 @@ impl TestMerchant {
             key: crate::ledger::IdempotencyKey::parse(key).expect("valid idempotency key"),
             operation,
             code: None,
+            context: None,
+            request_fingerprint: None,
         }
     }
 }

@@ -7,6 +7,8 @@
 pub mod customer;
 mod database;
 mod fixtures;
+#[cfg(test)]
+pub mod terminal;
 
 use std::net::TcpListener;
 

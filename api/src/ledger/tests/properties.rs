@@ -13,6 +13,7 @@ use super::*;
 enum Step {
     Accrue(i64),
     Redeem(i64),
+    RedeemAndEarn(i64, i64),
     /// Void the redemption at this index (modulo how many there are).
     Void(usize),
     Refund(usize, i64),
@@ -23,6 +24,7 @@ fn step() -> impl Strategy<Value = (Step, u8)> {
     let step = prop_oneof![
         (1i64..60).prop_map(Step::Accrue),
         (1i64..60).prop_map(Step::Redeem),
+        (1i64..60, 1i64..20).prop_map(|(n, e)| Step::RedeemAndEarn(n, e)),
         any::<usize>().prop_map(Step::Void),
         (any::<usize>(), 1i64..30).prop_map(|(i, n)| Step::Refund(i, n)),
         (
@@ -71,7 +73,9 @@ impl Model {
         let target = |id: &TransferId| self.redemptions.iter().find(|r| r.0 == *id).cloned();
         match op {
             Operation::Accrue { amount, .. } => credit(amount.get()),
-            Operation::Redeem { amount, .. } => debit(amount.get()),
+            Operation::Redeem { amount, .. } | Operation::RedeemAndEarn { amount, .. } => {
+                debit(amount.get())
+            }
             Operation::Adjust {
                 direction, amount, ..
             } => match direction {
@@ -95,10 +99,10 @@ impl Model {
         }
     }
 
-    fn apply(&mut self, key: String, op: Operation, transfer: Transfer) {
-        self.balance = transfer.balance_after;
+    fn apply(&mut self, key: String, op: Operation, transfer: Transfer, earned: Option<&Transfer>) {
+        self.balance = earned.unwrap_or(&transfer).balance_after;
         match &op {
-            Operation::Redeem { amount, .. } => {
+            Operation::Redeem { amount, .. } | Operation::RedeemAndEarn { amount, .. } => {
                 self.redemptions.push((transfer.id, amount.get(), 0, false));
             }
             Operation::Void { redemption } => {
@@ -153,6 +157,11 @@ async fn run_case(
                 account,
                 amount: amount(n),
             },
+            Step::RedeemAndEarn(n, e) => Operation::RedeemAndEarn {
+                account,
+                amount: amount(n),
+                earn: amount(e),
+            },
             Step::Adjust(direction, n) => adjust(direction, n)(account),
             Step::Void(idx) => match pick(idx) {
                 Some(redemption) => Operation::Void { redemption },
@@ -178,7 +187,20 @@ async fn run_case(
                 prop_assert!(!posted.replayed);
                 prop_assert_eq!(posted.transfer.balance_change, *change);
                 prop_assert_eq!(posted.transfer.balance_after, model.balance + change);
-                model.apply(key, op, posted.transfer);
+                if let Operation::RedeemAndEarn { earn, .. } = &op {
+                    let earned = posted
+                        .earned
+                        .as_ref()
+                        .ok_or_else(|| TestCaseError::fail("no earning"))?;
+                    prop_assert_eq!(earned.balance_change, earn.get());
+                    prop_assert_eq!(
+                        earned.balance_after,
+                        posted.transfer.balance_after + earn.get()
+                    );
+                } else {
+                    prop_assert!(posted.earned.is_none());
+                }
+                model.apply(key, op, posted.transfer, posted.earned.as_ref());
             }
             (Expected::Replay, Ok(posted)) => {
                 prop_assert!(posted.replayed);

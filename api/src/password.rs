@@ -1,4 +1,4 @@
-//! Customer passwords: a policy checked once at the edge, and argon2id
+//! Passwords of customers and staff: a policy checked once at the edge, and argon2id
 //! hashing. Only the PHC hash string is stored; the password never is, and
 //! never reaches a log (`Password`'s Debug is redacted).
 

@@ -1,0 +1,125 @@
+//! `POST /v1/accruals`: earn on a purchase, identified by a scanned code or
+//! by the customer's id (a loyalty card looked up at the till).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::{AccountId, ProblemType};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{SignedCall, amount, customer_of, reference, signed_call};
+use crate::codes::{CodeWindows, verify_code};
+use crate::error::ApiError;
+use crate::ledger::{self, LedgerError, Operation, Posting};
+use crate::schema::accounts;
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccrueRequest {
+    /// A scanned code; or give `customer_id`.
+    code: Option<String>,
+    customer_id: Option<Uuid>,
+    #[schema(value_type = i64, example = 100)]
+    amount: i128,
+    reference: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Accrual {
+    pub accrual_id: Uuid,
+    pub amount: i64,
+    pub balance_after: i64,
+    #[schema(example = "Ana B.")]
+    pub customer: String,
+    pub replayed: bool,
+}
+
+/// Credits a customer for a purchase.
+#[utoipa::path(post, path = "/v1/accruals", tag = "till", request_body = AccrueRequest,
+    security(("terminal_signature" = [])),
+    params(("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = Accrual),
+        (status = 404, description = "No such customer at this merchant (account-not-found)"),
+        (status = 422, description = "A refused code, amount-invalid, balance-limit")))]
+pub async fn accrue(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let call: SignedCall<AccrueRequest> = signed_call(&state, &req, &bytes).await?;
+    let credit = amount("amount", call.body.amount)?;
+    let reference = reference(call.body.reference.clone())?;
+    let merchant = call.terminal.merchant;
+    let posted = match call.stored_answer(&state).await? {
+        Some(posted) => posted,
+        None => {
+            let (account, code) = match (&call.body.code, call.body.customer_id) {
+                (Some(code), None) => {
+                    let now_ms = SystemTime::now()
+                        .duration_since(UNIX_EPOCH)
+                        .map(|d| d.as_millis() as u64)
+                        .unwrap_or_default();
+                    let verified =
+                        verify_code(&state, merchant, code, now_ms, CodeWindows::default())
+                            .await??;
+                    (verified.account, Some(verified.claim))
+                }
+                (None, Some(customer)) => {
+                    (account_of(&state, merchant.into(), customer).await?, None)
+                }
+                _ => {
+                    return Err(ApiError::client(
+                        ProblemType::BadRequest,
+                        "give exactly one of code and customer_id",
+                    ));
+                }
+            };
+            let posting = Posting {
+                merchant,
+                caller: call.terminal.id,
+                key: call.key.clone(),
+                operation: Operation::Accrue {
+                    account,
+                    amount: credit,
+                },
+                code,
+                context: Some(call.context(reference)),
+                request_fingerprint: Some(call.request_hash),
+            };
+            ledger::post(&mut *state.db_conn().await?, &posting).await?
+        }
+    };
+    let customer = customer_of(&state, merchant.into(), posted.transfer.account).await?;
+    Ok(HttpResponse::Created().json(Accrual {
+        accrual_id: posted.transfer.id.into(),
+        amount: posted.transfer.balance_change,
+        balance_after: posted.transfer.balance_after,
+        customer,
+        replayed: posted.replayed,
+    }))
+}
+
+async fn account_of(
+    state: &AppState,
+    merchant: Uuid,
+    customer: Uuid,
+) -> Result<AccountId, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let account: Option<Uuid> = accounts::table
+        .filter(accounts::merchant_id.eq(merchant))
+        .filter(accounts::customer_id.eq(customer))
+        .select(accounts::id)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    account
+        .map(AccountId::from)
+        .ok_or_else(|| LedgerError::AccountNotFound.into())
+}

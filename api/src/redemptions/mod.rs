@@ -1,0 +1,174 @@
+//! What a cashier's terminal does at the till: redeem (and earn in the same
+//! sale), accrue, void, refund, and list its own recent transactions. Every
+//! request is signed by the terminal (RFC 9421) and every change carries an
+//! `Idempotency-Key`, so a retry after a timeout never charges twice.
+//!
+//! All of them write through `ledger::post`, the one place that debits.
+
+pub mod accrue;
+pub mod recent;
+pub mod redeem;
+pub mod reverse;
+
+#[cfg(test)]
+mod tests;
+
+use actix_web::{HttpRequest, web};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use tillcode_protocol::{AccountId, Amount, ProblemType};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::ledger::{self, IdempotencyKey, Posted};
+use crate::schema::{accounts, customers};
+use crate::state::AppState;
+use crate::terminals::auth::{Require, Terminal, authenticate};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/redemptions", web::post().to(redeem::redeem))
+        .route("/v1/accruals", web::post().to(accrue::accrue))
+        .route("/v1/redemptions/{id}/void", web::post().to(reverse::void))
+        .route(
+            "/v1/redemptions/{id}/refunds",
+            web::post().to(reverse::refund),
+        )
+        .route("/v1/terminal/transactions", web::get().to(recent::recent));
+}
+
+/// A signed, idempotent terminal request with its parsed body.
+pub struct SignedCall<T> {
+    pub terminal: Terminal,
+    pub key: IdempotencyKey,
+    pub body: T,
+    /// What a retry must repeat exactly: method, path and body bytes.
+    pub request_hash: [u8; 32],
+}
+
+/// Authenticates the terminal, requires an `Idempotency-Key`, and parses
+/// the body (unknown fields refused).
+pub async fn signed_call<T: DeserializeOwned>(
+    state: &AppState,
+    req: &HttpRequest,
+    bytes: &[u8],
+) -> Result<SignedCall<T>, ApiError> {
+    let terminal = authenticate(state, req, bytes, Require::Active).await?;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::IdempotencyKeyMissing,
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|k| IdempotencyKey::parse(k).ok())
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::BadRequest,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    let body: T = serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::client(ProblemType::BadRequest, format!("invalid JSON body: {e}"))
+    })?;
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(req.uri().path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(bytes);
+    Ok(SignedCall {
+        terminal,
+        key,
+        body,
+        request_hash: hasher.finalize().into(),
+    })
+}
+
+impl<T> SignedCall<T> {
+    /// The answer an earlier request with this key got, if any.
+    pub async fn stored_answer(&self, state: &AppState) -> Result<Option<Posted>, ApiError> {
+        let mut conn = state.db_conn().await?;
+        Ok(ledger::stored_answer(
+            &mut conn,
+            self.terminal.merchant,
+            self.terminal.id,
+            &self.key,
+            &self.request_hash,
+        )
+        .await?)
+    }
+
+    pub fn context(&self, reference: Option<String>) -> ledger::SaleContext {
+        ledger::SaleContext {
+            store: self.terminal.store,
+            terminal: self.terminal.id,
+            reference,
+        }
+    }
+}
+
+/// An amount from a request body: any integer is read, so that a value
+/// beyond i64 is refused as `amount-invalid` rather than as bad JSON.
+pub fn amount(field: &str, raw: i128) -> Result<Amount, ApiError> {
+    Amount::try_from(raw)
+        .map_err(|e| ApiError::client(ProblemType::InvalidAmount, format!("{field}: {e}")))
+}
+
+pub fn reference(raw: Option<String>) -> Result<Option<String>, ApiError> {
+    match raw {
+        Some(r) if r.is_empty() || r.chars().count() > 64 || r.chars().any(char::is_control) => {
+            Err(ApiError::client(
+                ProblemType::BadRequest,
+                "reference must be 1 to 64 printable characters",
+            ))
+        }
+        other => Ok(other),
+    }
+}
+
+/// What a cashier may see of a customer's name: the first word, then
+/// initials ("Ana Beatriz Silva" → "Ana B. S.").
+pub fn masked_name(name: &str) -> String {
+    let mut words = name.split_whitespace();
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    let initials: Vec<String> = words
+        .filter_map(|w| w.chars().next())
+        .map(|c| format!("{c}."))
+        .collect();
+    if initials.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{first} {}", initials.join(" "))
+    }
+}
+
+/// The masked name of an account's customer, for answers built from the
+/// ledger alone (retries, accruals by customer id).
+pub async fn customer_of(
+    state: &AppState,
+    merchant: Uuid,
+    account: AccountId,
+) -> Result<String, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let name: String = accounts::table
+        .inner_join(
+            customers::table.on(customers::merchant_id
+                .eq(accounts::merchant_id)
+                .and(customers::id.eq(accounts::customer_id))),
+        )
+        .filter(accounts::merchant_id.eq(merchant))
+        .filter(accounts::id.eq(Uuid::from(account)))
+        .select(customers::display_name)
+        .first(&mut conn)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(masked_name(&name))
+}

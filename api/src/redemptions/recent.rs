@@ -1,0 +1,114 @@
+//! `GET /v1/terminal/transactions`: the terminal's own recent transfers,
+//! newest first, for the till's "last sales" screen and end-of-day checks.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::ProblemType;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::schema::ledger_transfers;
+use crate::state::AppState;
+use crate::terminals::auth::{Require, authenticate};
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RecentQuery {
+    /// 1 to 100, default 20.
+    limit: Option<i64>,
+    /// The last `transfer_id` of the previous page.
+    starting_after: Option<Uuid>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TillTransaction {
+    pub transfer_id: Uuid,
+    #[schema(example = "redeem")]
+    pub kind: String,
+    /// Positive; `kind` says which way it went.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub reference: Option<String>,
+    pub code_kind: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TillPage {
+    pub items: Vec<TillTransaction>,
+    pub next_cursor: Option<Uuid>,
+}
+
+/// The calling terminal's transactions.
+#[utoipa::path(get, path = "/v1/terminal/transactions", tag = "till", security(("terminal_signature" = [])),
+    params(RecentQuery), responses((status = 200, body = TillPage)))]
+pub async fn recent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<RecentQuery>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let terminal = authenticate(&state, &req, &bytes, Require::Active).await?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::client(
+            ProblemType::BadRequest,
+            "limit must be 1 to 100",
+        ));
+    }
+    let mut page = ledger_transfers::table
+        .filter(ledger_transfers::merchant_id.eq(Uuid::from(terminal.merchant)))
+        .filter(ledger_transfers::terminal_id.eq(terminal.id))
+        .order(ledger_transfers::id.desc())
+        .limit(limit + 1)
+        .select((
+            ledger_transfers::id,
+            ledger_transfers::kind,
+            ledger_transfers::balance_change,
+            ledger_transfers::balance_after,
+            ledger_transfers::reference,
+            ledger_transfers::code_kind,
+            ledger_transfers::created_at,
+        ))
+        .into_boxed();
+    if let Some(cursor) = query.starting_after {
+        page = page.filter(ledger_transfers::id.lt(cursor));
+    }
+    type Row = (
+        Uuid,
+        String,
+        i64,
+        i64,
+        Option<String>,
+        Option<String>,
+        DateTime<Utc>,
+    );
+    let mut rows: Vec<Row> = page
+        .load(&mut *state.db_conn().await?)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if more { rows.last().map(|r| r.0) } else { None };
+    let items = rows
+        .into_iter()
+        .map(
+            |(transfer_id, kind, change, balance_after, reference, code_kind, created_at)| {
+                TillTransaction {
+                    transfer_id,
+                    kind,
+                    amount: change.abs(),
+                    balance_after,
+                    reference,
+                    code_kind,
+                    created_at,
+                }
+            },
+        )
+        .collect();
+    Ok(HttpResponse::Ok().json(TillPage { items, next_cursor }))
+}

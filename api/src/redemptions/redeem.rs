@@ -1,0 +1,172 @@
+//! `POST /v1/redemptions`: the till's main call. The customer's code is
+//! verified (freshness, signature, replay), then one statement debits the
+//! balance, records the code as spent, the idempotency key, where the sale
+//! happened, and any earning on the rest of the purchase.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call};
+use crate::codes::{CodeRejection, CodeWindows, verify_code};
+use crate::error::ApiError;
+use crate::ledger::{self, Operation, Posted, Posting};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedeemRequest {
+    /// The scanned QR payload or the typed numeric code.
+    #[schema(example = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74")]
+    code: String,
+    /// To spend, in the program's unit.
+    #[schema(value_type = i64, example = 30)]
+    amount: i128,
+    /// To earn on the rest of the purchase, in the same transaction.
+    #[schema(value_type = Option<i64>, example = 5)]
+    earn: Option<i128>,
+    /// The till's order reference.
+    #[schema(example = "order-1042")]
+    reference: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Earned {
+    pub accrual_id: Uuid,
+    pub amount: i64,
+    pub balance_after: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Redemption {
+    pub redemption_id: Uuid,
+    pub amount: i64,
+    /// The balance after the redemption (and before any earning).
+    pub balance_after: i64,
+    pub earned: Option<Earned>,
+    /// The customer's name as a cashier may see it: "Ana B.".
+    #[schema(example = "Ana B.")]
+    pub customer: String,
+    /// `online`, `offline` or `numeric`; null on a replayed answer.
+    pub code_kind: Option<&'static str>,
+    /// True when this is the stored answer to an earlier request with the
+    /// same idempotency key: nothing was charged again.
+    pub replayed: bool,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or_default()
+}
+
+fn answer(posted: Posted, customer: String, code_kind: Option<&'static str>) -> HttpResponse {
+    HttpResponse::Created().json(Redemption {
+        redemption_id: posted.transfer.id.into(),
+        amount: -posted.transfer.balance_change,
+        balance_after: posted.transfer.balance_after,
+        earned: posted.earned.map(|e| Earned {
+            accrual_id: e.id.into(),
+            amount: e.balance_change,
+            balance_after: e.balance_after,
+        }),
+        customer,
+        code_kind,
+        replayed: posted.replayed,
+    })
+}
+
+async fn replayed(
+    state: &AppState,
+    call: &SignedCall<RedeemRequest>,
+    posted: Posted,
+) -> Result<HttpResponse, ApiError> {
+    let customer = customer_of(
+        state,
+        call.terminal.merchant.into(),
+        posted.transfer.account,
+    )
+    .await?;
+    Ok(answer(posted, customer, None))
+}
+
+/// Redeems a customer's code.
+#[utoipa::path(post, path = "/v1/redemptions", tag = "till", request_body = RedeemRequest,
+    security(("terminal_signature" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per sale; reuse it to retry")),
+    responses(
+        (status = 201, body = Redemption),
+        (status = 400, description = "idempotency-key-missing, validation-failed"),
+        (status = 401, description = "signature-missing, signature-invalid, signature-expired, signature-replayed, digest-mismatch, terminal-not-active"),
+        (status = 422, description = "malformed-code, unknown-device, device-revoked, bad-code-signature, code-expired, code-not-yet-valid, code-replayed, code-superseded, wrong-merchant, insufficient-balance, amount-invalid, idempotency-key-reused"),
+        (status = 423, description = "locked: numeric codes of this device are locked")))]
+pub async fn redeem(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let call: SignedCall<RedeemRequest> = signed_call(&state, &req, &bytes).await?;
+    let spend = amount("amount", call.body.amount)?;
+    let earn = call.body.earn.map(|e| amount("earn", e)).transpose()?;
+    let reference = reference(call.body.reference.clone())?;
+    // A retry is answered from the record: its code was spent by the first try.
+    if let Some(posted) = call.stored_answer(&state).await? {
+        return replayed(&state, &call, posted).await;
+    }
+    let merchant = call.terminal.merchant;
+    let verified = match verify_code(
+        &state,
+        merchant,
+        &call.body.code,
+        now_ms(),
+        CodeWindows::default(),
+    )
+    .await?
+    {
+        Ok(verified) => verified,
+        Err(rejection @ (CodeRejection::Replayed | CodeRejection::Superseded)) => {
+            // A duplicate of a request still in flight lands here; by now
+            // the first may have committed its answer.
+            return match call.stored_answer(&state).await? {
+                Some(posted) => replayed(&state, &call, posted).await,
+                None => Err(rejection.into()),
+            };
+        }
+        Err(rejection) => return Err(rejection.into()),
+    };
+    let operation = match earn {
+        None => Operation::Redeem {
+            account: verified.account,
+            amount: spend,
+        },
+        Some(earn) => Operation::RedeemAndEarn {
+            account: verified.account,
+            amount: spend,
+            earn,
+        },
+    };
+    let posting = Posting {
+        merchant,
+        caller: call.terminal.id,
+        key: call.key.clone(),
+        operation,
+        code: Some(verified.claim.clone()),
+        context: Some(call.context(reference)),
+        request_fingerprint: Some(call.request_hash),
+    };
+    let mut conn = state.db_conn().await?;
+    let posted = ledger::post(&mut conn, &posting).await?;
+    tracing::info!(
+        merchant = %merchant, terminal = %call.terminal.id, redemption = %posted.transfer.id,
+        code_kind = verified.kind.as_str(), "redeemed"
+    );
+    Ok(answer(
+        posted,
+        masked_name(&verified.customer_name),
+        Some(verified.kind.as_str()),
+    ))
+}

@@ -1,0 +1,112 @@
+//! `POST /v1/redemptions/{id}/void` and `POST /v1/redemptions/{id}/refunds`:
+//! giving back what a redemption took, all of it once (void) or in parts
+//! that never add up to more (refunds).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::TransferId;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{SignedCall, amount, signed_call};
+use crate::error::ApiError;
+use crate::ledger::{self, Operation, Posted, Posting};
+use crate::state::AppState;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoidRequest {}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundRequest {
+    #[schema(value_type = i64, example = 10)]
+    amount: i128,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Reversal {
+    /// The void's or refund's own transfer id.
+    pub id: Uuid,
+    pub redemption_id: Uuid,
+    pub amount: i64,
+    pub balance_after: i64,
+    pub replayed: bool,
+}
+
+async fn post_reversal<T>(
+    state: &AppState,
+    call: &SignedCall<T>,
+    operation: Operation,
+) -> Result<HttpResponse, ApiError> {
+    let posted: Posted = match call.stored_answer(state).await? {
+        Some(posted) => posted,
+        None => {
+            let posting = Posting {
+                merchant: call.terminal.merchant,
+                caller: call.terminal.id,
+                key: call.key.clone(),
+                operation,
+                code: None,
+                context: Some(call.context(None)),
+                request_fingerprint: Some(call.request_hash),
+            };
+            ledger::post(&mut *state.db_conn().await?, &posting).await?
+        }
+    };
+    Ok(HttpResponse::Created().json(Reversal {
+        id: posted.transfer.id.into(),
+        redemption_id: posted.transfer.reverses.map(Uuid::from).unwrap_or_default(),
+        amount: posted.transfer.balance_change,
+        balance_after: posted.transfer.balance_after,
+        replayed: posted.replayed,
+    }))
+}
+
+/// Voids a whole redemption, once.
+#[utoipa::path(post, path = "/v1/redemptions/{id}/void", tag = "till", request_body = VoidRequest,
+    security(("terminal_signature" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = Reversal),
+        (status = 404, description = "transfer-not-found"),
+        (status = 409, description = "already-voided, redemption-has-refunds")))]
+pub async fn void(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let call: SignedCall<VoidRequest> = signed_call(&state, &req, &bytes).await?;
+    let redemption = TransferId::from(path.into_inner());
+    post_reversal(&state, &call, Operation::Void { redemption }).await
+}
+
+/// Refunds part of a redemption.
+#[utoipa::path(post, path = "/v1/redemptions/{id}/refunds", tag = "till", request_body = RefundRequest,
+    security(("terminal_signature" = [])),
+    params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    responses(
+        (status = 201, body = Reversal),
+        (status = 404, description = "transfer-not-found"),
+        (status = 409, description = "already-voided"),
+        (status = 422, description = "refund-exceeds-redemption, amount-invalid")))]
+pub async fn refund(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    bytes: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let call: SignedCall<RefundRequest> = signed_call(&state, &req, &bytes).await?;
+    let refund = amount("amount", call.body.amount)?;
+    let redemption = TransferId::from(path.into_inner());
+    post_reversal(
+        &state,
+        &call,
+        Operation::Refund {
+            redemption,
+            amount: refund,
+        },
+    )
+    .await
+}

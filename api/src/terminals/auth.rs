@@ -1,0 +1,146 @@
+//! Who sent a terminal request: RFC 9421 signature verification (the
+//! Tillcode profile in `tillcode_protocol::http_signature`), the
+//! `Content-Digest` of the body, a fresh nonce, and the terminal's status,
+//! read on every request so that suspending or revoking takes effect on the
+//! next one.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use actix_web::HttpRequest;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tillcode_protocol::content_digest::content_digest_matches;
+use tillcode_protocol::http_signature::{
+    CREATED_WINDOW_S, HttpSignatureError, KeyId, NONCE_RETENTION_S, RequestParts, check_created,
+    parse_signature, verify_signature,
+};
+use tillcode_protocol::{MerchantId, ProblemType, parse_public_key};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::schema::terminals;
+use crate::state::AppState;
+
+/// An authenticated terminal.
+#[derive(Clone, Debug)]
+pub struct Terminal {
+    pub id: Uuid,
+    pub merchant: MerchantId,
+    pub store: Uuid,
+    pub name: String,
+    pub status: String,
+    pub public_key: Vec<u8>,
+}
+
+pub enum Require {
+    /// Most endpoints: only an active terminal may use them.
+    Active,
+    /// `GET /v1/terminal`: a pending terminal asks whether it is approved.
+    AnyStatus,
+}
+
+fn refused(e: HttpSignatureError) -> ApiError {
+    ApiError::client(e.problem_type(), e.to_string())
+}
+
+fn header<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+fn now_s() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+}
+
+/// Checks the request's signature over `body` and returns its terminal.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    require: Require,
+) -> Result<Terminal, ApiError> {
+    let query = req.query_string();
+    let parts = RequestParts {
+        method: req.method().as_str(),
+        path: req.uri().path(),
+        query: (!query.is_empty()).then_some(query),
+        content_digest: header(req, "content-digest"),
+        idempotency_key: header(req, "idempotency-key"),
+    };
+    let (Some(input), Some(signature)) = (header(req, "signature-input"), header(req, "signature"))
+    else {
+        return Err(refused(HttpSignatureError::Missing));
+    };
+    let signed = parse_signature(input, signature, &parts).map_err(refused)?;
+    check_created(signed.created, now_s(), CREATED_WINDOW_S).map_err(refused)?;
+    let KeyId::Terminal(terminal_id) = signed.keyid else {
+        return Err(refused(HttpSignatureError::UnknownKeyId));
+    };
+    let terminal = find(state, terminal_id)
+        .await?
+        .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
+    let key = parse_public_key(&terminal.public_key)
+        .map_err(|_| refused(HttpSignatureError::BadSignature))?;
+    verify_signature(&signed, &parts, &key).map_err(refused)?;
+    content_digest_matches(parts.content_digest, body)
+        .map_err(|e| ApiError::client(e.problem_type(), e.to_string()))?;
+    // Last, so that only a request that verified can spend a nonce.
+    if !first_use_of_nonce(state, terminal_id, &signed.nonce).await? {
+        return Err(refused(HttpSignatureError::Replayed));
+    }
+    if matches!(require, Require::Active) && terminal.status != "active" {
+        return Err(ApiError::client(
+            ProblemType::TerminalNotActive,
+            format!("this terminal is {}", terminal.status),
+        ));
+    }
+    Ok(terminal)
+}
+
+async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let row: Option<(Uuid, Uuid, String, String, Vec<u8>)> = terminals::table
+        .filter(terminals::id.eq(id))
+        .select((
+            terminals::merchant_id,
+            terminals::store_id,
+            terminals::name,
+            terminals::status,
+            terminals::public_key,
+        ))
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    Ok(
+        row.map(|(merchant, store, name, status, public_key)| Terminal {
+            id,
+            merchant: merchant.into(),
+            store,
+            name,
+            status,
+            public_key,
+        }),
+    )
+}
+
+async fn first_use_of_nonce(
+    state: &AppState,
+    terminal: Uuid,
+    nonce: &str,
+) -> Result<bool, ApiError> {
+    let key = state.redis_key(&["nonce", &terminal.to_string(), nonce]);
+    let mut conn = state.redis_conn().await?;
+    let set: Option<String> = redis::cmd("SET")
+        .arg(&key)
+        .arg(1u8)
+        .arg("NX")
+        .arg("EX")
+        .arg(NONCE_RETENTION_S)
+        .query_async(&mut *conn)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    Ok(set.is_some())
+}

@@ -1,0 +1,358 @@
+//! Enrolling a cashier terminal (seeds 002-004): a manager creates a
+//! one-time code for a store; the terminal generates its own key and submits
+//! the code, its name and its public key with a proof of possession; it then
+//! waits, `pending`, until a manager approves it seeing its name and key
+//! fingerprint.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rand_core::OsRng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tillcode_protocol::{
+    EnrollmentCode, MerchantId, ProblemType, enroll_terminal_message, key_fingerprint,
+    parse_public_key, verify_strict,
+};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::devices::{DeviceName, decode_hex};
+use crate::error::ApiError;
+use crate::rate_limit::{self, Limit};
+use crate::schema::{stores, terminal_enrollments, terminals};
+use crate::state::AppState;
+
+pub const ENROLLMENT_TTL: Duration = Duration::from_secs(10 * 60);
+/// Wrong codes tried at a store before its live enrollments die.
+pub const MAX_FAILED_ATTEMPTS: i16 = 5;
+
+const PER_ADDRESS: Limit = Limit {
+    name: "enroll-address",
+    max: 30,
+    window: Duration::from_secs(10 * 60),
+};
+
+/// Stored instead of the code. Domain-separated from the hash the proof
+/// signs, so the stored value is never a signed message part.
+fn code_hash(code: &EnrollmentCode) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"tillcode/v1/enrollment-code\0");
+    hasher.update(code.as_str().as_bytes());
+    hasher.finalize().into()
+}
+
+fn db_error(e: diesel::result::Error) -> ApiError {
+    ApiError::Internal(e.to_string())
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedEnrollment {
+    pub enrollment_id: Uuid,
+    /// Show as `XXXX-XXXX` and as a QR; it is not stored and cannot be shown again.
+    #[schema(example = "BCDF-GHJK")]
+    pub code: String,
+    pub merchant_id: Uuid,
+    pub store_id: Uuid,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Creates an enrollment for `store`. `created_by` names the manager or
+/// operator, for the audit trail.
+pub async fn create(
+    conn: &mut diesel_async::AsyncPgConnection,
+    store: Uuid,
+    created_by: &str,
+) -> Result<CreatedEnrollment, ApiError> {
+    let merchant: Uuid = stores::table
+        .filter(stores::id.eq(store))
+        .select(stores::merchant_id)
+        .first(conn)
+        .await
+        .optional()
+        .map_err(db_error)?
+        .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such store"))?;
+    let code = EnrollmentCode::generate(&mut OsRng);
+    let id = Uuid::now_v7();
+    let expires_at = Utc::now() + chrono::Duration::seconds(ENROLLMENT_TTL.as_secs() as i64);
+    diesel::insert_into(terminal_enrollments::table)
+        .values((
+            terminal_enrollments::merchant_id.eq(merchant),
+            terminal_enrollments::id.eq(id),
+            terminal_enrollments::store_id.eq(store),
+            terminal_enrollments::code_hash.eq(code_hash(&code).as_slice()),
+            terminal_enrollments::created_by.eq(created_by),
+            terminal_enrollments::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
+    Ok(CreatedEnrollment {
+        enrollment_id: id,
+        code: code.display(),
+        merchant_id: merchant,
+        store_id: store,
+        expires_at,
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnrollRequest {
+    store_id: Uuid,
+    /// As the manager read it out: `BCDF-GHJK`; case, spaces and dashes are ignored.
+    #[schema(example = "BCDF-GHJK")]
+    code: String,
+    #[schema(example = "Till 1")]
+    name: String,
+    /// The terminal's Ed25519 public key, hex.
+    public_key: String,
+    /// Ed25519 over `tillcode/v1/enroll-terminal` || 0x00 || SHA-256(code)
+    /// || public_key || SHA-256(name), hex.
+    signature: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TerminalView {
+    pub terminal_id: Uuid,
+    pub merchant_id: Uuid,
+    pub store_id: Uuid,
+    pub name: String,
+    /// `pending`, `active`, `suspended` or `revoked`.
+    pub status: String,
+    /// What the approving manager compares with the terminal's screen.
+    pub fingerprint: String,
+}
+
+impl TerminalView {
+    pub fn new(
+        id: Uuid,
+        merchant: Uuid,
+        store: Uuid,
+        name: String,
+        status: String,
+        public_key: &[u8],
+    ) -> Self {
+        Self {
+            terminal_id: id,
+            merchant_id: merchant,
+            store_id: store,
+            name,
+            status,
+            fingerprint: parse_public_key(public_key)
+                .map(|k| key_fingerprint(&k))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// A new terminal enrolls with a code; it stays `pending` until approved.
+#[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminals", request_body = EnrollRequest,
+    responses(
+        (status = 201, body = TerminalView),
+        (status = 401, description = "The proof does not verify (signature-invalid)"),
+        (status = 404, description = "No live enrollment with this code at this store; counts as a wrong attempt"),
+        (status = 422, description = "Malformed code, name or key (validation-failed, weak-key)"),
+        (status = 429, description = "Too many attempts from this address")))]
+pub async fn enroll(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<EnrollRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let peer = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    rate_limit::hit(&state, &PER_ADDRESS, &peer).await?;
+    let code = EnrollmentCode::parse(&body.code).map_err(ApiError::from)?;
+    let name = DeviceName::parse(&body.name)?;
+    let key_bytes: [u8; 32] = decode_hex("public_key", &body.public_key)?;
+    let public_key = parse_public_key(&key_bytes).map_err(ApiError::from)?;
+    let signature: [u8; 64] = decode_hex("signature", &body.signature)?;
+
+    let mut conn = state.db_conn().await?;
+    let live: Vec<(Uuid, Uuid, Vec<u8>)> = terminal_enrollments::table
+        .filter(terminal_enrollments::store_id.eq(body.store_id))
+        .filter(terminal_enrollments::used_at.is_null())
+        .filter(terminal_enrollments::expires_at.gt(diesel::dsl::now))
+        .filter(terminal_enrollments::failed_attempts.lt(MAX_FAILED_ATTEMPTS))
+        .select((
+            terminal_enrollments::merchant_id,
+            terminal_enrollments::id,
+            terminal_enrollments::code_hash,
+        ))
+        .load(&mut conn)
+        .await
+        .map_err(db_error)?;
+    let wanted = code_hash(&code);
+    let matched = live
+        .iter()
+        .find(|(_, _, hash)| bool::from(hash.as_slice().ct_eq(wanted.as_slice())))
+        .map(|(merchant, id, _)| (*merchant, *id));
+    let proof_ok = verify_strict(
+        &public_key,
+        &enroll_terminal_message(&code, &public_key, name.as_str()),
+        &signature,
+    )
+    .is_ok();
+    let Some((merchant, enrollment)) = matched.filter(|_| proof_ok) else {
+        // A wrong code counts against every live enrollment of the store;
+        // a right code with a bad proof against its own.
+        let target: Vec<Uuid> = match matched {
+            Some((_, id)) => vec![id],
+            None => live.iter().map(|(_, id, _)| *id).collect(),
+        };
+        diesel::update(
+            terminal_enrollments::table.filter(terminal_enrollments::id.eq_any(&target)),
+        )
+        .set(terminal_enrollments::failed_attempts.eq(terminal_enrollments::failed_attempts + 1))
+        .execute(&mut conn)
+        .await
+        .map_err(db_error)?;
+        return Err(if matched.is_some() {
+            ApiError::client(
+                ProblemType::SignatureInvalid,
+                "the proof of possession does not verify",
+            )
+        } else {
+            ApiError::client(
+                ProblemType::NotFound,
+                "no live enrollment with this code at this store",
+            )
+        });
+    };
+
+    let terminal = Uuid::now_v7();
+    let name_owned = name.as_str().to_owned();
+    let store = body.store_id;
+    let inserted = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let claimed = diesel::update(
+                terminal_enrollments::table
+                    .find((merchant, enrollment))
+                    .filter(terminal_enrollments::used_at.is_null()),
+            )
+            .set((
+                terminal_enrollments::used_at.eq(diesel::dsl::now),
+                terminal_enrollments::terminal_id.eq(terminal),
+            ))
+            .execute(conn)
+            .await?;
+            if claimed == 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(terminals::table)
+                .values((
+                    terminals::merchant_id.eq(merchant),
+                    terminals::id.eq(terminal),
+                    terminals::store_id.eq(store),
+                    terminals::name.eq(&name_owned),
+                    terminals::public_key.eq(key_bytes.as_slice()),
+                ))
+                .execute(conn)
+                .await?;
+            Ok(true)
+        })
+        .await;
+    match inserted {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(ApiError::client(
+                ProblemType::NotFound,
+                "this enrollment has just been used",
+            ));
+        }
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => {
+            return Err(ApiError::client(
+                ProblemType::BadRequest,
+                "this public key is already enrolled; generate a new key",
+            ));
+        }
+        Err(e) => return Err(db_error(e)),
+    }
+    tracing::info!(merchant = %merchant, %terminal, "terminal enrolled, pending approval");
+    Ok(HttpResponse::Created().json(TerminalView::new(
+        terminal,
+        merchant,
+        store,
+        name.as_str().to_owned(),
+        "pending".to_owned(),
+        &key_bytes,
+    )))
+}
+
+/// Changes a terminal's status (approve, suspend, resume, revoke); `from`
+/// lists the statuses it may leave. Returns the terminal, or `None` when it
+/// does not exist or is in no status of `from`.
+pub async fn set_status(
+    conn: &mut diesel_async::AsyncPgConnection,
+    merchant: Option<MerchantId>,
+    terminal: Uuid,
+    from: &[&str],
+    to: &str,
+    by: &str,
+) -> Result<Option<TerminalView>, ApiError> {
+    let mut update = diesel::update(terminals::table)
+        .filter(terminals::id.eq(terminal))
+        .filter(terminals::status.eq_any(from))
+        .into_boxed();
+    if let Some(merchant) = merchant {
+        update = update.filter(terminals::merchant_id.eq(Uuid::from(merchant)));
+    }
+    let row: Option<(Uuid, Uuid, String, String, Vec<u8>)> = update
+        .set((
+            terminals::status.eq(to),
+            terminals::updated_at.eq(diesel::dsl::now),
+            terminals::approved_by.eq(by),
+        ))
+        .returning((
+            terminals::merchant_id,
+            terminals::store_id,
+            terminals::name,
+            terminals::status,
+            terminals::public_key,
+        ))
+        .get_result(conn)
+        .await
+        .optional()
+        .map_err(db_error)?;
+    Ok(row.map(|(merchant, store, name, status, key)| {
+        TerminalView::new(terminal, merchant, store, name, status, &key)
+    }))
+}
+
+/// Every terminal (of one merchant, or of all for the operator CLI), newest first.
+pub async fn list(
+    conn: &mut diesel_async::AsyncPgConnection,
+    merchant: Option<MerchantId>,
+) -> Result<Vec<TerminalView>, ApiError> {
+    let mut query = terminals::table
+        .order(terminals::created_at.desc())
+        .select((
+            terminals::id,
+            terminals::merchant_id,
+            terminals::store_id,
+            terminals::name,
+            terminals::status,
+            terminals::public_key,
+        ))
+        .into_boxed();
+    if let Some(merchant) = merchant {
+        query = query.filter(terminals::merchant_id.eq(Uuid::from(merchant)));
+    }
+    let rows: Vec<(Uuid, Uuid, Uuid, String, String, Vec<u8>)> =
+        query.load(conn).await.map_err(db_error)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, merchant, store, name, status, key)| {
+            TerminalView::new(id, merchant, store, name, status, &key)
+        })
+        .collect())
+}

@@ -1,0 +1,11 @@
+DROP INDEX ledger_transfers_one_earning_per_sale;
+DROP INDEX ledger_transfers_by_terminal;
+ALTER TABLE ledger_transfers
+    DROP COLUMN sale_id,
+    DROP COLUMN reference,
+    DROP COLUMN code_kind,
+    DROP COLUMN terminal_id,
+    DROP COLUMN store_id;
+DROP TABLE terminals;
+DROP TABLE terminal_enrollments;
+DROP TABLE staff;
