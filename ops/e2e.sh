@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # End to end through the real binaries: `tillcode-api` on a random port with
-# a throw-away database, and the customer CLI signing up, registering its
-# device key, opening sessions, showing every kind of code, linking a second
-# device and changing the password. Run by ops/test.sh; runnable alone.
+# a throw-away database; the customer CLI signing up, registering its device
+# key, showing every kind of code, linking a second device and changing the
+# password; and the cashier CLI enrolling a terminal and running the till:
+# accrual, redemptions with each kind of code, replays, a race of 20 tills
+# on one online key, a retried request, a tampered body, void and a revoked
+# terminal. Run by ops/test.sh; runnable alone.
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +23,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -q -p tillcode-api -p tillcode-customer
+cargo build --locked -q -p tillcode-api -p tillcode-customer -p tillcode-cashier
 bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug
 
 pg_create_db "$admin_url" "$db"
@@ -33,7 +36,9 @@ TILLCODE_REDIS_PREFIX="tillcode-e2e-$$:"
 TILLCODE_API="http://$TILLCODE_BIND"
 
 "$bin/tillcode-api" migrate >/dev/null
-merchant=$("$bin/tillcode-api" demo-seed | python3 -c 'import json,sys; print(json.load(sys.stdin)["merchant_id"])')
+"$bin/tillcode-api" demo-seed >"$work/demo.json"
+demo() { python3 -c "import json,sys; print(json.load(open('$work/demo.json'))['$1'])"; }
+merchant=$(demo merchant_id)
 "$bin/tillcode-api" serve 2>"$work/api.log" &
 api_pid=$!
 for _ in $(seq 50); do curl -fs "$TILLCODE_API/readyz" >/dev/null && break; sleep 0.2; done
@@ -71,4 +76,69 @@ printf 'demo password for dana\na new passphrase for dana\n' | phone dana change
 if phone tablet balance >/dev/null 2>&1; then die "the tablet still works after the password change"; fi
 [[ $(phone dana devices | python3 -c 'import json,sys; print(sorted(d["status"] for d in json.load(sys.stdin)))') == "['active', 'revoked']" ]] ||
     die "expected one active and one revoked device"
+# ------------------------------------------------------------------ till
+till() { "$bin/tillcode-cashier" --home "$work/till" "$@"; }
+# expect_problem SLUG CMD...: CMD must be refused (exit 1) with that problem type.
+expect_problem() {
+    local slug=$1 rc=0
+    shift
+    "$@" >"$work/refused" 2>/dev/null || rc=$?
+    ((rc == 1)) || die "expected a refusal ($slug), got exit $rc: $(cat "$work/refused")"
+    [[ $(field "$work/refused" type) == "https://tillcode.dev/problems/$slug" ]] || die "expected $slug, got $(cat "$work/refused")"
+}
+
+log "e2e: a terminal enrolls with the demo code and a manager approves it"
+till enroll --store "$(demo store_id)" --code "$(demo terminal_enrollment_code)" --name "Till 1" >"$work/out"
+terminal=$(field "$work/out" terminal_id)
+[[ $(till status | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])') == pending ]] || die "a new terminal is not pending"
+"$bin/tillcode-api" admin approve-terminal "$terminal" >/dev/null
+
+log "e2e: a new customer earns 100 and redeems 30 with an offline code"
+echo "ana's long passphrase" | phone ana signup --merchant "$merchant" --email ana@example.com --display-name "Ana Lima" --device-name "Ana's phone" >"$work/out"
+ana=$(field "$work/out" customer_id)
+till accrue --customer "$ana" --amount 100 >"$work/out"
+[[ $(field "$work/out" balance_after) == 100 ]] || die "accrual: $(cat "$work/out")"
+offline=$(phone ana code --kind offline | python3 -c 'import json,sys; print(json.load(sys.stdin)["payload"])')
+till redeem --code "$offline" --amount 30 --idempotency-key sale-1 >"$work/out"
+[[ $(field "$work/out" balance_after) == 70 && $(field "$work/out" customer) == "Ana L." ]] || die "redemption: $(cat "$work/out")"
+first=$(field "$work/out" redemption_id)
+
+log "e2e: a retry with the same idempotency key answers the same, and debits once"
+till redeem --code "$offline" --amount 30 --idempotency-key sale-1 >"$work/out"
+[[ $(field "$work/out" redemption_id) == "$first" && $(field "$work/out" replayed) == True ]] || die "retry: $(cat "$work/out")"
+expect_problem code-replayed till redeem --code "$offline" --amount 30
+
+log "e2e: 20 tills race for one online key; exactly one wins"
+online=$(phone ana code --kind online | python3 -c 'import json,sys; print(json.load(sys.stdin)["payload"])')
+racers=()
+for i in $(seq 20); do
+    (till redeem --code "$online" --amount 10 >"$work/race.$i" 2>/dev/null || true) &
+    racers+=($!)
+done
+wait "${racers[@]}"
+wins=$(cat "$work"/race.* | grep -c '"redemption_id"' || true)
+((wins == 1)) || die "$wins of 20 racing redemptions of one online key succeeded"
+
+log "e2e: a numeric code works once"
+numeric=$(phone ana code --kind numeric | python3 -c 'import json,sys; print(json.load(sys.stdin)["payload"])')
+till redeem --code "$numeric" --amount 5 >"$work/out"
+[[ $(field "$work/out" balance_after) == 55 ]] || die "numeric: $(cat "$work/out")"
+expect_problem code-replayed till redeem --code "$numeric" --amount 5
+
+log "e2e: a tampered body is refused"
+till sign-request --method POST --path /v1/redemptions --body '{"code":"x","amount":1}' --idempotency-key t1 >"$work/headers"
+curl_args=()
+while IFS= read -r line; do curl_args+=(-H "$line"); done < <(python3 -c "import json; [print(f'{k}: {v}') for k, v in json.load(open('$work/headers')).items()]")
+status=$(curl -s -o "$work/out" -w '%{http_code}' "${curl_args[@]}" --data '{"code":"x","amount":99}' "$TILLCODE_API/v1/redemptions")
+[[ $status == 401 && $(field "$work/out" type) == https://tillcode.dev/problems/digest-mismatch ]] || die "tampered body: $status $(cat "$work/out")"
+
+log "e2e: void restores the balance once"
+till void "$first" >"$work/out"
+[[ $(field "$work/out" balance_after) == 85 ]] || die "void: $(cat "$work/out")"
+expect_problem already-voided till void "$first"
+"$bin/tillcode-api" verify-ledger >/dev/null || die "verify-ledger found violations"
+
+log "e2e: a revoked terminal is refused"
+"$bin/tillcode-api" admin revoke-terminal "$terminal" >/dev/null
+expect_problem terminal-not-active till accrue --customer "$ana" --amount 1
 log "e2e: passed"

@@ -105,8 +105,11 @@ if $full_run; then
     done
     rm -f "$qr_png"
 
-    log "end to end: tillcode-api and the customer CLI"
+    log "end to end: tillcode-api, the customer CLI and the cashier CLI"
     ops/e2e.sh
+
+    log "browser: the till in headless Chromium"
+    ops/browser-test.sh
 fi
 
 nextest_args=(--workspace --locked --no-fail-fast)

@@ -25,6 +25,7 @@ pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod terminals;
+pub mod till;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and its UI.
 
-use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -41,6 +41,16 @@ pub struct ProblemSchema {
         crate::links::join,
         crate::links::approve,
         crate::links::reject,
+        crate::terminals::enrollment::enroll,
+        crate::terminals::me,
+        crate::redemptions::redeem::redeem,
+        crate::redemptions::accrue::accrue,
+        crate::redemptions::reverse::void,
+        crate::redemptions::reverse::refund,
+        crate::redemptions::recent::recent,
+        crate::staff::session::sign_in,
+        crate::staff::session::sign_out,
+        crate::staff::session::me,
     ),
     components(schemas(ProblemSchema)),
     modifiers(&BearerTokens),
@@ -50,12 +60,16 @@ pub struct ProblemSchema {
         (name = "devices", description = "Device keys: registration with proof of possession, sessions, revocation"),
         (name = "codes", description = "Payment codes"),
         (name = "links", description = "Linking a second device"),
+        (name = "terminals", description = "Cashier terminals: enrollment and status"),
+        (name = "till", description = "What a terminal does at the till; every request signed (RFC 9421) and idempotent"),
+        (name = "staff", description = "Staff sign-in for the dashboard (cookie session, CSRF header)"),
     )
 )]
 pub struct ApiDoc;
 
-/// The two bearer tokens: a password sign-in (registers one device) and a
-/// device session (everything under `/v1/me`).
+/// How callers authenticate: two bearer tokens (a password sign-in, which
+/// registers one device, and a device session for `/v1/me`), and a
+/// terminal's RFC 9421 signature.
 struct BearerTokens;
 
 impl Modify for BearerTokens {
@@ -67,6 +81,14 @@ impl Modify for BearerTokens {
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
             );
         }
+        components.add_security_scheme(
+            "terminal_signature",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Signature",
+                "RFC 9421 HTTP Message Signature (label tc, Ed25519) with Signature-Input and \
+                 Content-Digest; see docs/protocol.md section 11",
+            ))),
+        );
     }
 }
 
@@ -91,9 +113,33 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        for path in ["/healthz", "/readyz", "/metrics"] {
-            assert!(doc["paths"][path]["get"].is_object(), "{path} missing");
+        for path in [
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/v1/terminal",
+            "/v1/me/balance",
+            "/v1/staff/me",
+        ] {
+            assert!(doc["paths"][path]["get"].is_object(), "GET {path} missing");
         }
+        for path in [
+            "/v1/redemptions",
+            "/v1/accruals",
+            "/v1/redemptions/{id}/void",
+            "/v1/redemptions/{id}/refunds",
+            "/v1/terminals/enroll",
+            "/v1/customers/sign-up",
+            "/v1/devices",
+            "/v1/links/join",
+            "/v1/staff/sign-in",
+        ] {
+            assert!(
+                doc["paths"][path]["post"].is_object(),
+                "POST {path} missing"
+            );
+        }
+        assert!(doc["components"]["securitySchemes"]["terminal_signature"].is_object());
         assert!(doc["components"]["schemas"]["Problem"].is_object());
     }
 

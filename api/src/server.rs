@@ -11,7 +11,7 @@ use crate::metrics::{self, Metrics};
 use crate::state::AppState;
 use crate::{
     cache, codes, customers, db, devices, error, links, openapi, redemptions, routes, staff,
-    terminals,
+    terminals, till,
 };
 
 /// Routes and extractor settings; shared by `serve` and the tests.
@@ -37,7 +37,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(links::routes)
         .configure(terminals::routes)
         .configure(redemptions::routes)
-        .configure(staff::routes);
+        .configure(staff::routes)
+        .configure(till::routes);
 }
 
 #[derive(Debug, thiserror::Error)]

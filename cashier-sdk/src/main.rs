@@ -1,54 +1,32 @@
 //! `tillcode-cashier`: a cashier terminal from the command line.
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
-use std::fs;
-use std::io::{self, Read, Write};
-use std::path::PathBuf;
+mod cli;
+
+use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use tillcode_cashier::content_digest;
-
-#[derive(Parser)]
-#[command(name = "tillcode-cashier", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Print the Content-Digest header value (RFC 9530, sha-256) for a
-    /// request body.
-    Digest {
-        /// The body, byte for byte; `-` reads standard input.
-        #[arg(default_value = "-", value_name = "FILE|-")]
-        file: PathBuf,
-    },
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    // clap reports a usage mistake itself, with exit status 2.
+    let args = cli::args::Cli::parse();
+    // One thread is plenty for one request at a time, and the runtime lives
+    // here only: the library never starts one.
+    let result = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(cli::Failure::local)
+        .and_then(|runtime| runtime.block_on(cli::run(args)));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("tillcode-cashier: {err}");
-            ExitCode::FAILURE
+        Err(failure) => {
+            if let Some(json) = failure.stdout_json() {
+                // Best effort: the exit status and standard error still tell.
+                let _ = writeln!(std::io::stdout().lock(), "{json}");
+            }
+            eprintln!("tillcode-cashier: {}", failure.message());
+            ExitCode::from(failure.exit_code())
         }
     }
-}
-
-fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    match cli.command {
-        Command::Digest { file } => {
-            let body = if file.as_os_str() == "-" {
-                let mut body = Vec::new();
-                io::stdin().lock().read_to_end(&mut body)?;
-                body
-            } else {
-                fs::read(&file).map_err(|e| format!("cannot read {}: {e}", file.display()))?
-            };
-            // writeln! rather than println!, which panics when stdout is closed.
-            writeln!(io::stdout().lock(), "{}", content_digest(&body))?;
-        }
-    }
-    Ok(())
 }

@@ -10,6 +10,9 @@ const RFC_DIGEST: &str = "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:
 fn cashier(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_tillcode-cashier"))
         .args(args)
+        // `digest` needs no home directory, so no HOME either.
+        .env_remove("HOME")
+        .env_remove("TILLCODE_CASHIER_HOME")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -44,9 +47,9 @@ fn digest_reads_the_body_from_a_file_byte_for_byte() {
 }
 
 #[test]
-fn digest_of_a_missing_file_fails_naming_it() {
+fn digest_of_a_missing_file_is_a_usage_error_naming_it() {
     let out = cashier(&["digest", "/nonexistent/tillcode-body.json"], b"");
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

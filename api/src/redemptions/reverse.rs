@@ -25,9 +25,18 @@ pub struct RefundRequest {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Reversal {
-    /// The void's or refund's own transfer id.
-    pub id: Uuid,
+pub struct Void {
+    pub void_id: Uuid,
+    pub redemption_id: Uuid,
+    /// Given back: all the redemption took.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub replayed: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Refund {
+    pub refund_id: Uuid,
     pub redemption_id: Uuid,
     pub amount: i64,
     pub balance_after: i64,
@@ -38,8 +47,8 @@ async fn post_reversal<T>(
     state: &AppState,
     call: &SignedCall<T>,
     operation: Operation,
-) -> Result<HttpResponse, ApiError> {
-    let posted: Posted = match call.stored_answer(state).await? {
+) -> Result<Posted, ApiError> {
+    Ok(match call.stored_answer(state).await? {
         Some(posted) => posted,
         None => {
             let posting = Posting {
@@ -53,14 +62,7 @@ async fn post_reversal<T>(
             };
             ledger::post(&mut *state.db_conn().await?, &posting).await?
         }
-    };
-    Ok(HttpResponse::Created().json(Reversal {
-        id: posted.transfer.id.into(),
-        redemption_id: posted.transfer.reverses.map(Uuid::from).unwrap_or_default(),
-        amount: posted.transfer.balance_change,
-        balance_after: posted.transfer.balance_after,
-        replayed: posted.replayed,
-    }))
+    })
 }
 
 /// Voids a whole redemption, once.
@@ -68,7 +70,7 @@ async fn post_reversal<T>(
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
-        (status = 201, body = Reversal),
+        (status = 201, body = Void),
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided, redemption-has-refunds")))]
 pub async fn void(
@@ -79,7 +81,14 @@ pub async fn void(
 ) -> Result<HttpResponse, ApiError> {
     let call: SignedCall<VoidRequest> = signed_call(&state, &req, &bytes).await?;
     let redemption = TransferId::from(path.into_inner());
-    post_reversal(&state, &call, Operation::Void { redemption }).await
+    let posted = post_reversal(&state, &call, Operation::Void { redemption }).await?;
+    Ok(HttpResponse::Created().json(Void {
+        void_id: posted.transfer.id.into(),
+        redemption_id: redemption.into(),
+        amount: posted.transfer.balance_change,
+        balance_after: posted.transfer.balance_after,
+        replayed: posted.replayed,
+    }))
 }
 
 /// Refunds part of a redemption.
@@ -87,7 +96,7 @@ pub async fn void(
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
-        (status = 201, body = Reversal),
+        (status = 201, body = Refund),
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided"),
         (status = 422, description = "refund-exceeds-redemption, amount-invalid")))]
@@ -100,13 +109,16 @@ pub async fn refund(
     let call: SignedCall<RefundRequest> = signed_call(&state, &req, &bytes).await?;
     let refund = amount("amount", call.body.amount)?;
     let redemption = TransferId::from(path.into_inner());
-    post_reversal(
-        &state,
-        &call,
-        Operation::Refund {
-            redemption,
-            amount: refund,
-        },
-    )
-    .await
+    let operation = Operation::Refund {
+        redemption,
+        amount: refund,
+    };
+    let posted = post_reversal(&state, &call, operation).await?;
+    Ok(HttpResponse::Created().json(Refund {
+        refund_id: posted.transfer.id.into(),
+        redemption_id: redemption.into(),
+        amount: posted.transfer.balance_change,
+        balance_after: posted.transfer.balance_after,
+        replayed: posted.replayed,
+    }))
 }
