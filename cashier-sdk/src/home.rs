@@ -10,17 +10,16 @@
 //! so it gets the same owner-only rule: another user editing it could point
 //! the till at their own API address.
 
-use std::fs::{self, DirBuilder};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::http_signature::KeyId;
 use tillcode_protocol::{MerchantId, StoreId};
+use tillcode_sdk_common::home::{HomeDir, RecordError};
 use uuid::Uuid;
 
-use crate::private_file::{self, Overwrite, PrivateFileError};
+use crate::private_file::{Overwrite, PrivateFileError};
 use crate::terminal_key::{TerminalKey, TerminalKeyError};
 
 /// Environment variable naming the home directory.
@@ -82,60 +81,64 @@ pub enum HomeError {
     File(#[from] PrivateFileError),
 }
 
+impl From<RecordError> for HomeError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Malformed { path, source } => Self::Malformed { path, source },
+            RecordError::File(e) => Self::File(e),
+        }
+    }
+}
+
 /// A terminal home directory. Nothing is touched until a method is called.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Home {
-    dir: PathBuf,
+    dir: HomeDir,
 }
 
 impl Home {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: HomeDir::new(dir),
+        }
     }
 
     /// `$HOME/.tillcode-cashier`, for when neither `--home` nor
     /// [`HOME_ENV`] is given.
     pub fn default_location() -> Result<Self, HomeError> {
-        match std::env::var_os("HOME") {
-            Some(home) if !home.is_empty() => {
-                Ok(Self::new(Path::new(&home).join(".tillcode-cashier")))
-            }
-            _ => Err(HomeError::NoHomeDirectory),
-        }
+        HomeDir::in_user_home(".tillcode-cashier")
+            .map(|dir| Self { dir })
+            .ok_or(HomeError::NoHomeDirectory)
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.dir()
     }
 
     pub fn key_path(&self) -> PathBuf {
-        self.dir.join(KEY_FILE_NAME)
+        self.dir.file(KEY_FILE_NAME)
     }
 
     pub fn terminal_path(&self) -> PathBuf {
-        self.dir.join(TERMINAL_FILE_NAME)
+        self.dir.file(TERMINAL_FILE_NAME)
     }
 
     /// Creates the directory (and missing parents) with mode 0700.
     pub fn create(&self) -> Result<(), HomeError> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|source| HomeError::CreateDir {
-                path: self.dir.clone(),
-                source,
-            })
+        self.dir.create().map_err(|source| HomeError::CreateDir {
+            path: self.dir().to_owned(),
+            source,
+        })
     }
 
     /// Whether something (even something broken) is at `terminal.key`.
     pub fn has_key(&self) -> bool {
-        fs::symlink_metadata(self.key_path()).is_ok()
+        self.dir.has(KEY_FILE_NAME)
     }
 
     /// Whether something (even something broken) is at `terminal.json`.
     pub fn has_terminal(&self) -> bool {
-        fs::symlink_metadata(self.terminal_path()).is_ok()
+        self.dir.has(TERMINAL_FILE_NAME)
     }
 
     pub fn load_key(&self) -> Result<TerminalKey, HomeError> {
@@ -150,29 +153,16 @@ impl Home {
     /// The enrolled terminal, or [`HomeError::NotEnrolled`] when there is
     /// no `terminal.json`.
     pub fn load_terminal(&self) -> Result<TerminalRecord, HomeError> {
-        let path = self.terminal_path();
-        let bytes = match private_file::read(&path, MAX_TERMINAL_FILE_LEN) {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => {
-                return Err(HomeError::NotEnrolled {
-                    dir: self.dir.clone(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        serde_json::from_slice(&bytes).map_err(|source| HomeError::Malformed { path, source })
+        self.dir
+            .load_record(TERMINAL_FILE_NAME, MAX_TERMINAL_FILE_LEN)?
+            .ok_or_else(|| HomeError::NotEnrolled {
+                dir: self.dir().to_owned(),
+            })
     }
 
     /// Replaces `terminal.json` atomically.
     pub fn save_terminal(&self, record: &TerminalRecord) -> Result<(), HomeError> {
-        let path = self.terminal_path();
-        let mut text =
-            serde_json::to_vec_pretty(record).map_err(|source| HomeError::Malformed {
-                path: path.clone(),
-                source,
-            })?;
-        text.push(b'\n');
-        Ok(private_file::write(&path, &text, Overwrite::Replace)?)
+        Ok(self.dir.save_record(TERMINAL_FILE_NAME, record)?)
     }
 
     /// The key and the record together: what every signed request needs.
@@ -185,10 +175,13 @@ impl Home {
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
+    use tillcode_sdk_common::test_dir::TestDir;
+
     use super::*;
-    use crate::test_dir::TestDir;
+    use crate::private_file;
 
     fn record() -> TerminalRecord {
         TerminalRecord {

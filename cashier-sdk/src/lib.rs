@@ -32,20 +32,17 @@ pub mod display;
 pub mod enrollment;
 pub mod home;
 pub mod idempotency;
-pub mod private_file;
 pub mod qr;
 pub mod retry;
 pub mod signing;
 pub mod terminal_key;
-#[cfg(test)]
-mod test_dir;
 
 pub use content_digest::{DigestError, content_digest, verify_content_digest};
 pub use display::format_amount;
 pub use home::{Home, HomeError, TerminalRecord};
 pub use idempotency::{IdempotencyKey, IdempotencyKeyError};
-pub use private_file::Overwrite;
 pub use qr::{QrDecodeError, decode_file as decode_qr_file};
 pub use retry::RetryPolicy;
 pub use signing::{RequestSigner, SignError, SignedHeaders, Target};
 pub use terminal_key::{TerminalKey, TerminalKeyError};
+pub use tillcode_sdk_common::private_file::{self, Overwrite};

@@ -98,9 +98,9 @@ pub fn decode_image(image: &DynamicImage) -> Result<String, QrDecodeError> {
 mod tests {
     use image::{GenericImage, GrayImage, ImageFormat, Luma};
     use qrcode::QrCode;
+    use tillcode_sdk_common::test_dir::TestDir;
 
     use super::*;
-    use crate::test_dir::TestDir;
 
     /// The shared offline-token vector (139 characters, QR version 6) and an
     /// online key (30 characters, version 2).

@@ -16,41 +16,27 @@
 //! `B32` (RFC 4648 base32, uppercase, no padding, trailing bits zero: 52
 //! characters). Nothing else is accepted. The layout is the customer
 //! device key's with its own first line, so that a device key copied onto a
-//! till (or the reverse) is refused rather than used.
+//! till (or the reverse) is refused rather than used: one implementation,
+//! `tillcode_sdk_common::key_file`, reads and writes both.
 //!
 //! The file is created with mode 0600 and [`TerminalKey::load`] refuses it
 //! when the group or others have any access (as OpenSSH does for its keys).
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use data_encoding::{BASE32_NOPAD, HEXLOWER};
+use data_encoding::HEXLOWER;
 use ed25519_dalek::{SECRET_KEY_LENGTH, SigningKey, VerifyingKey};
-use rand_core::{OsRng, RngCore};
+use tillcode_sdk_common::key_file::{self, TERMINAL_KEY};
 
-use crate::private_file::{self, Overwrite, PrivateFileError, wipe};
+use crate::private_file::Overwrite;
 
-const HEADER: &[u8] = b"tillcode-terminal-key v1\n";
-/// 32 bytes in base32 without padding.
-const SEED_CHARS: usize = 52;
+/// What can go wrong with a terminal key file: its format's errors, and
+/// (as `File`) those of the owner-only file it lives in.
+pub use tillcode_sdk_common::key_file::KeyFileError as TerminalKeyError;
+
 /// Header, seed, final newline.
-pub const KEY_FILE_LEN: usize = HEADER.len() + SEED_CHARS + 1;
-
-#[derive(Debug, thiserror::Error)]
-pub enum TerminalKeyError {
-    // Not #[source]: rand_core's error implements std::error::Error only
-    // with its `std` feature.
-    #[error("the operating system's random number generator failed: {0}")]
-    Randomness(rand_core::Error),
-    #[error("{} is {found} bytes long; a terminal key file is exactly {KEY_FILE_LEN}", path.display())]
-    WrongLength { path: PathBuf, found: u64 },
-    #[error("{} is not a tillcode-terminal-key v1 file", path.display())]
-    UnrecognizedFormat { path: PathBuf },
-    #[error("{} holds a malformed key seed", path.display())]
-    MalformedSeed { path: PathBuf },
-    #[error(transparent)]
-    File(#[from] PrivateFileError),
-}
+pub const KEY_FILE_LEN: usize = TERMINAL_KEY.file_len();
 
 /// This terminal's signing key. `Debug` shows only the public key.
 pub struct TerminalKey {
@@ -60,15 +46,9 @@ pub struct TerminalKey {
 impl TerminalKey {
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, TerminalKeyError> {
-        // try_fill_bytes rather than SigningKey::generate: the latter panics
-        // if the OS cannot give randomness, and a library should report it.
-        let mut seed = [0u8; SECRET_KEY_LENGTH];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(TerminalKeyError::Randomness)?;
-        let key = Self::from_seed(&seed);
-        wipe(&mut seed);
-        Ok(key)
+        Ok(Self {
+            signing: key_file::generate()?,
+        })
     }
 
     /// A key from its 32-byte RFC 8032 seed, for tills that keep the seed
@@ -105,29 +85,15 @@ impl TerminalKey {
 
     /// Writes the key to `path` with mode 0600, atomically.
     pub fn save(&self, path: &Path, overwrite: Overwrite) -> Result<(), TerminalKeyError> {
-        let mut text = [0u8; KEY_FILE_LEN];
-        let (header, rest) = text.split_at_mut(HEADER.len());
-        header.copy_from_slice(HEADER);
-        BASE32_NOPAD.encode_mut(self.signing.as_bytes(), &mut rest[..SEED_CHARS]);
-        rest[SEED_CHARS] = b'\n';
-        let written = private_file::write(path, &text, overwrite);
-        wipe(&mut text);
-        Ok(written?)
+        TERMINAL_KEY.save(&self.signing, path, overwrite)
     }
 
     /// Reads a key saved by [`TerminalKey::save`], refusing anything that is
     /// not exactly such a file or that others can access.
     pub fn load(path: &Path) -> Result<Self, TerminalKeyError> {
-        let mut text = private_file::read(path, KEY_FILE_LEN as u64).map_err(|e| match e {
-            PrivateFileError::TooLarge { path, .. } => TerminalKeyError::WrongLength {
-                found: std::fs::metadata(&path).map_or(0, |m| m.len()),
-                path,
-            },
-            other => other.into(),
-        })?;
-        let parsed = parse_key_file(&text, path);
-        wipe(&mut text);
-        parsed
+        Ok(Self {
+            signing: TERMINAL_KEY.load(path)?,
+        })
     }
 }
 
@@ -139,45 +105,14 @@ impl fmt::Debug for TerminalKey {
     }
 }
 
-fn parse_key_file(text: &[u8], path: &Path) -> Result<TerminalKey, TerminalKeyError> {
-    if text.len() != KEY_FILE_LEN {
-        return Err(TerminalKeyError::WrongLength {
-            path: path.to_owned(),
-            found: text.len() as u64,
-        });
-    }
-    let Some(rest) = text.strip_prefix(HEADER) else {
-        return Err(TerminalKeyError::UnrecognizedFormat {
-            path: path.to_owned(),
-        });
-    };
-    let malformed = || TerminalKeyError::MalformedSeed {
-        path: path.to_owned(),
-    };
-    let (encoded, newline) = rest.split_at(SEED_CHARS);
-    if newline != b"\n" {
-        return Err(malformed());
-    }
-    let mut seed = [0u8; SECRET_KEY_LENGTH];
-    // decode_mut into a stack array: `decode` would leave a copy of the seed
-    // in freed heap memory. data-encoding refuses lowercase, padding and
-    // non-zero trailing bits, so one seed has one text form.
-    let decoded = match BASE32_NOPAD.decode_len(encoded.len()) {
-        Ok(SECRET_KEY_LENGTH) => BASE32_NOPAD.decode_mut(encoded, &mut seed).is_ok(),
-        _ => false,
-    };
-    let key = decoded.then(|| TerminalKey::from_seed(&seed));
-    wipe(&mut seed);
-    key.ok_or_else(malformed)
-}
-
 #[cfg(test)]
 mod tests {
     use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
+    use tillcode_sdk_common::test_dir::TestDir;
+
     use super::*;
-    use crate::test_dir::TestDir;
 
     /// Seed 20 21 .. 3f: the terminal key of `shared-v1.json`'s enrollment
     /// proof and signed-request vectors, in base32.
@@ -233,65 +168,6 @@ mod tests {
     }
 
     #[test]
-    fn saving_over_an_existing_key_is_refused_unless_asked() {
-        let dir = TestDir::new();
-        let path = dir.path("terminal.key");
-        let first = TerminalKey::generate().unwrap();
-        first.save(&path, Overwrite::Refuse).unwrap();
-        let err = TerminalKey::generate()
-            .unwrap()
-            .save(&path, Overwrite::Refuse)
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TerminalKeyError::File(PrivateFileError::AlreadyExists { .. })
-            ),
-            "{err}"
-        );
-        assert_eq!(
-            TerminalKey::load(&path).unwrap().verifying_key(),
-            first.verifying_key()
-        );
-    }
-
-    #[test]
-    fn a_key_file_others_can_read_is_refused() {
-        let dir = TestDir::new();
-        let path = dir.path("terminal.key");
-        write_with_mode(&path, vector_file_text().as_bytes(), 0o640);
-        let err = TerminalKey::load(&path).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                TerminalKeyError::File(PrivateFileError::InsecurePermissions { mode: 0o640, .. })
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_truncated_or_extended_key_file_is_refused_with_its_length() {
-        let dir = TestDir::new();
-        let path = dir.path("terminal.key");
-        let text = vector_file_text();
-        for len in [0, 1, HEADER.len(), KEY_FILE_LEN - 1] {
-            write_with_mode(&path, &text.as_bytes()[..len], 0o600);
-            let err = TerminalKey::load(&path).unwrap_err();
-            assert!(
-                matches!(err, TerminalKeyError::WrongLength { found, .. } if found == len as u64),
-                "len {len}: {err}"
-            );
-        }
-        write_with_mode(&path, format!("{text}\n").as_bytes(), 0o600);
-        let err = TerminalKey::load(&path).unwrap_err();
-        assert!(
-            matches!(err, TerminalKeyError::WrongLength { found, .. } if found == KEY_FILE_LEN as u64 + 1),
-            "{err}"
-        );
-    }
-
-    #[test]
     fn a_customer_device_key_file_is_not_a_terminal_key() {
         let dir = TestDir::new();
         let path = dir.path("terminal.key");
@@ -304,27 +180,6 @@ mod tests {
             matches!(err, TerminalKeyError::UnrecognizedFormat { .. }),
             "{err}"
         );
-    }
-
-    #[test]
-    fn a_seed_that_is_not_strict_base32_is_refused() {
-        let dir = TestDir::new();
-        let path = dir.path("terminal.key");
-        let lowercase =
-            vector_file_text().replace(VECTOR_SEED_B32, &VECTOR_SEED_B32.to_lowercase());
-        // The last character carries 4 bits of padding; 'R' sets one of them.
-        let trailing_bits = vector_file_text().replace("HY7Q\n", "HY7R\n");
-        let crlf = vector_file_text().replace("HY7Q\n", "HY7\r\n");
-        let no_newline = vector_file_text().replace("HY7Q\n", "HY7QQ");
-        for text in [lowercase, trailing_bits, crlf, no_newline] {
-            assert_eq!(text.len(), KEY_FILE_LEN);
-            write_with_mode(&path, text.as_bytes(), 0o600);
-            let err = TerminalKey::load(&path).unwrap_err();
-            assert!(
-                matches!(err, TerminalKeyError::MalformedSeed { .. }),
-                "{text:?}: {err}"
-            );
-        }
     }
 
     #[test]

@@ -21,7 +21,7 @@ const ONLINE_KEY: &str = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74";
 fn enroll(api: &FakeApi, dir: &TestDir) -> serde_json::Value {
     let store = api.store.to_string();
     json(&cashier(
-        &dir.0,
+        dir.root(),
         &api.url,
         &[
             "enroll",
@@ -44,7 +44,7 @@ fn active(api: &FakeApi, dir: &TestDir) -> Uuid {
 }
 
 fn run(api: &FakeApi, dir: &TestDir, args: &[&str]) -> std::process::Output {
-    cashier(&dir.0, &api.url, args)
+    cashier(dir.root(), &api.url, args)
 }
 
 #[test]
@@ -394,7 +394,7 @@ fn an_unreachable_api_is_an_unknown_outcome_with_the_key_to_retry_with() {
         .unwrap()
         .port();
     let out = cashier(
-        &dir.0,
+        dir.root(),
         &format!("http://127.0.0.1:{port}"),
         &[
             "accrue",

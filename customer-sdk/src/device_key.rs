@@ -11,11 +11,10 @@
 //! ```
 //!
 //! The second line is the 32-byte Ed25519 seed (RFC 8032 private key) as
-//! `B32` from `PROTOCOL.md`: RFC 4648 base32, uppercase, no padding, trailing
-//! bits zero, so 52 characters. Nothing else is accepted: no comments, no
-//! `\r`, no missing final newline. A text format lets someone tell the file
-//! apart from any other with `head -1`; the fixed size lets a corrupted or
-//! foreign file be refused before anything is parsed.
+//! `B32` from `PROTOCOL.md`. The format is the one the cashier SDK's terminal
+//! key has with its own first line, written once in
+//! `tillcode_sdk_common::key_file` (which documents it in full): a terminal
+//! key file is refused here, and a device key file on a till.
 //!
 //! The file is created with mode 0600 and [`DeviceKey::load`] refuses it when
 //! the group or others have any access to it (as OpenSSH does for its keys):
@@ -29,38 +28,25 @@
 //! RFC 8032 encoding), split from the left into groups of 4 characters joined
 //! by `-`. 16 bytes give 26 characters, so the last group has 2, e.g.
 //! `KZDV-VJ2U-MNDU-YAUF-35O3-6K6K-W4`. 128 bits leave no room for a forged key
-//! with the same fingerprint; the groups are for reading aloud.
+//! with the same fingerprint; the groups are for reading aloud. The same
+//! definition as `tillcode_protocol::key_fingerprint`, which computes it.
 
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use data_encoding::{BASE32_NOPAD, HEXLOWER};
-use ed25519_dalek::{SECRET_KEY_LENGTH, SigningKey, VerifyingKey};
-use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
+use data_encoding::BASE32_NOPAD;
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use tillcode_sdk_common::key_file::{self, DEVICE_KEY, KeyFileError};
+use tillcode_sdk_common::private_file::PrivateFileError;
 
-const HEADER: &[u8] = b"tillcode-device-key v1\n";
-/// 32 bytes in base32 without padding.
-const SEED_CHARS: usize = 52;
+pub use tillcode_sdk_common::private_file::Overwrite;
+
 /// Header, seed, final newline.
-pub const KEY_FILE_LEN: usize = HEADER.len() + SEED_CHARS + 1;
-/// Bytes of SHA-256 kept in a fingerprint.
-const FINGERPRINT_BYTES: usize = 16;
-const FINGERPRINT_GROUP: usize = 4;
+pub const KEY_FILE_LEN: usize = DEVICE_KEY.file_len();
 
-/// Whether [`DeviceKey::save`] may replace an existing file.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Overwrite {
-    /// Fail with [`DeviceKeyError::AlreadyExists`]: replacing a key loses it,
-    /// and the device registered with it stops working.
-    Refuse,
-    /// Atomically replace whatever is at the path.
-    Replace,
-}
-
+/// What can go wrong with a device key. Flat, unlike the cashier SDK's
+/// `TerminalKeyError`: this SDK's callers match on these variants.
 #[derive(Debug, thiserror::Error)]
 pub enum DeviceKeyError {
     // Not #[source]: rand_core's error implements std::error::Error only
@@ -92,12 +78,35 @@ pub enum DeviceKeyError {
     },
 }
 
-impl DeviceKeyError {
-    fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
-        move |source| Self::Io {
-            action,
-            path: path.to_owned(),
-            source,
+impl From<KeyFileError> for DeviceKeyError {
+    fn from(error: KeyFileError) -> Self {
+        match error {
+            KeyFileError::Randomness(e) => Self::Randomness(e),
+            KeyFileError::WrongLength { path, found, .. } => Self::WrongLength { path, found },
+            KeyFileError::UnrecognizedFormat { path, .. } => Self::UnrecognizedFormat { path },
+            KeyFileError::MalformedSeed { path } => Self::MalformedSeed { path },
+            KeyFileError::File(file) => match file {
+                PrivateFileError::NotAFile { path } => Self::NotAFile { path },
+                PrivateFileError::AlreadyExists { path } => Self::AlreadyExists { path },
+                PrivateFileError::InsecurePermissions { path, mode } => {
+                    Self::InsecurePermissions { path, mode }
+                }
+                // key_file reports a key file over its length as WrongLength
+                // itself; this is the same thing said without the length.
+                PrivateFileError::TooLarge { path, max } => Self::WrongLength {
+                    path,
+                    found: max.saturating_add(1),
+                },
+                PrivateFileError::Io {
+                    action,
+                    path,
+                    source,
+                } => Self::Io {
+                    action,
+                    path,
+                    source,
+                },
+            },
         }
     }
 }
@@ -110,18 +119,14 @@ pub struct DeviceKey {
 impl DeviceKey {
     /// A fresh key from the operating system's CSPRNG.
     pub fn generate() -> Result<Self, DeviceKeyError> {
-        // try_fill_bytes rather than SigningKey::generate: the latter panics
-        // if the OS cannot give randomness, and a library should report it.
-        let mut seed = [0u8; SECRET_KEY_LENGTH];
-        OsRng
-            .try_fill_bytes(&mut seed)
-            .map_err(DeviceKeyError::Randomness)?;
-        let key = Self::from_seed(&seed);
-        wipe(&mut seed);
-        Ok(key)
+        Ok(Self {
+            signing: key_file::generate()?,
+        })
     }
 
-    pub(crate) fn from_seed(seed: &[u8; SECRET_KEY_LENGTH]) -> Self {
+    /// A key from its 32-byte RFC 8032 seed, for test vectors.
+    #[cfg(test)]
+    pub(crate) fn from_seed(seed: &[u8; ed25519_dalek::SECRET_KEY_LENGTH]) -> Self {
         Self {
             signing: SigningKey::from_bytes(seed),
         }
@@ -154,84 +159,15 @@ impl DeviceKey {
     /// flushed to disk, and only then appear under `path`, so a crash never
     /// leaves a half-written key where a key is expected.
     pub fn save(&self, path: &Path, overwrite: Overwrite) -> Result<(), DeviceKeyError> {
-        let mut text = [0u8; KEY_FILE_LEN];
-        let (header, rest) = text.split_at_mut(HEADER.len());
-        header.copy_from_slice(HEADER);
-        BASE32_NOPAD.encode_mut(self.signing.as_bytes(), &mut rest[..SEED_CHARS]);
-        rest[SEED_CHARS] = b'\n';
-
-        let written = write_new_file_beside(path, &text);
-        wipe(&mut text);
-        let temp = written?;
-
-        match overwrite {
-            Overwrite::Replace => {
-                fs::rename(&temp.path, path).map_err(DeviceKeyError::io("replace", path))?;
-                temp.disarm();
-            }
-            // A hard link is the one std call that creates a name atomically
-            // and fails if it exists; checking first and renaming would race
-            // with another writer.
-            Overwrite::Refuse => match fs::hard_link(&temp.path, path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    return Err(DeviceKeyError::AlreadyExists {
-                        path: path.to_owned(),
-                    });
-                }
-                Err(e) => return Err(DeviceKeyError::io("create", path)(e)),
-            },
-        }
-        let dir = parent_dir(path);
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(DeviceKeyError::io("flush the directory of", path))
+        Ok(DEVICE_KEY.save(&self.signing, path, overwrite)?)
     }
 
     /// Reads a key saved by [`DeviceKey::save`], refusing anything that is not
     /// exactly such a file or that others can access.
     pub fn load(path: &Path) -> Result<Self, DeviceKeyError> {
-        // Checked before opening too, because opening a FIFO blocks until
-        // something writes to it.
-        let before = fs::metadata(path).map_err(DeviceKeyError::io("open", path))?;
-        if !before.is_file() {
-            return Err(DeviceKeyError::NotAFile {
-                path: path.to_owned(),
-            });
-        }
-        let mut file = File::open(path).map_err(DeviceKeyError::io("open", path))?;
-        // Metadata of the open file, not of the path, so that what is checked
-        // is what is read.
-        let meta = file
-            .metadata()
-            .map_err(DeviceKeyError::io("inspect", path))?;
-        if !meta.is_file() {
-            return Err(DeviceKeyError::NotAFile {
-                path: path.to_owned(),
-            });
-        }
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o077 != 0 {
-            return Err(DeviceKeyError::InsecurePermissions {
-                path: path.to_owned(),
-                mode,
-            });
-        }
-        if meta.len() != KEY_FILE_LEN as u64 {
-            return Err(DeviceKeyError::WrongLength {
-                path: path.to_owned(),
-                found: meta.len(),
-            });
-        }
-
-        // One byte more than expected, in case the file grew after fstat.
-        let mut text = [0u8; KEY_FILE_LEN + 1];
-        let read = read_up_to(&mut file, &mut text);
-        let parsed = read
-            .map_err(DeviceKeyError::io("read", path))
-            .and_then(|n| parse_key_file(&text[..n], path));
-        wipe(&mut text);
-        parsed
+        Ok(Self {
+            signing: DEVICE_KEY.load(path)?,
+        })
     }
 }
 
@@ -245,161 +181,18 @@ impl fmt::Debug for DeviceKey {
 
 /// See the module documentation for the definition.
 pub fn fingerprint(public_key: &VerifyingKey) -> String {
-    let digest = Sha256::digest(public_key.as_bytes());
-    let b32 = BASE32_NOPAD.encode(&digest[..FINGERPRINT_BYTES]);
-    // Base32 output is ASCII, so byte chunks are character chunks.
-    b32.as_bytes()
-        .chunks(FINGERPRINT_GROUP)
-        .map(|group| String::from_utf8_lossy(group))
-        .collect::<Vec<_>>()
-        .join("-")
-}
-
-fn parse_key_file(text: &[u8], path: &Path) -> Result<DeviceKey, DeviceKeyError> {
-    if text.len() != KEY_FILE_LEN {
-        return Err(DeviceKeyError::WrongLength {
-            path: path.to_owned(),
-            found: text.len() as u64,
-        });
-    }
-    let Some(rest) = text.strip_prefix(HEADER) else {
-        return Err(DeviceKeyError::UnrecognizedFormat {
-            path: path.to_owned(),
-        });
-    };
-    let malformed = || DeviceKeyError::MalformedSeed {
-        path: path.to_owned(),
-    };
-    let (encoded, newline) = rest.split_at(SEED_CHARS);
-    if newline != b"\n" {
-        return Err(malformed());
-    }
-    let mut seed = [0u8; SECRET_KEY_LENGTH];
-    // decode_mut into a stack array: `decode` would leave a copy of the seed
-    // in freed heap memory.
-    let decoded = match BASE32_NOPAD.decode_len(encoded.len()) {
-        Ok(SECRET_KEY_LENGTH) => BASE32_NOPAD.decode_mut(encoded, &mut seed).is_ok(),
-        _ => false,
-    };
-    let key = decoded.then(|| DeviceKey::from_seed(&seed));
-    wipe(&mut seed);
-    key.ok_or_else(malformed)
-}
-
-/// A temporary file that is removed when dropped unless disarmed.
-struct TempFile {
-    path: PathBuf,
-    armed: bool,
-}
-
-impl TempFile {
-    fn disarm(mut self) {
-        self.armed = false;
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if self.armed {
-            // Best effort: the error that got us here matters more.
-            let _ = fs::remove_file(&self.path);
-        }
-    }
-}
-
-fn write_new_file_beside(path: &Path, contents: &[u8]) -> Result<TempFile, DeviceKeyError> {
-    let Some(name) = path.file_name() else {
-        return Err(DeviceKeyError::NotAFile {
-            path: path.to_owned(),
-        });
-    };
-    let mut salt = [0u8; 8];
-    OsRng
-        .try_fill_bytes(&mut salt)
-        .map_err(DeviceKeyError::Randomness)?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", HEXLOWER.encode(&salt)));
-    let temp_path = parent_dir(path).join(temp_name);
-
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&temp_path)
-        .map_err(DeviceKeyError::io("create a temporary file for", path))?;
-    let temp = TempFile {
-        path: temp_path,
-        armed: true,
-    };
-    file.write_all(contents)
-        .and_then(|()| file.sync_all())
-        .map_err(DeviceKeyError::io("write", &temp.path))?;
-    Ok(temp)
-}
-
-fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    }
-}
-
-fn read_up_to(file: &mut File, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
-
-/// Best-effort erasure of secret bytes on the stack. `black_box` keeps the
-/// compiler from dropping the writes as dead stores; it is not a guarantee
-/// the way the `zeroize` crate's volatile writes are.
-fn wipe(bytes: &mut [u8]) {
-    bytes.fill(0);
-    std::hint::black_box(bytes);
+    tillcode_protocol::key_fingerprint(public_key)
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
+    use std::os::unix::fs::PermissionsExt;
+
+    use data_encoding::HEXLOWER;
+    use tillcode_sdk_common::test_dir::TestDir;
+
     use super::*;
-
-    /// A fresh directory under the system temp dir, removed on drop.
-    struct TestDir(PathBuf);
-
-    impl TestDir {
-        fn new() -> Self {
-            let dir = std::env::temp_dir()
-                .join(format!("tillcode-customer-test-{:016x}", OsRng.next_u64()));
-            fs::create_dir(&dir).unwrap();
-            Self(dir)
-        }
-
-        fn path(&self, name: &str) -> PathBuf {
-            self.0.join(name)
-        }
-
-        fn entries(&self) -> Vec<String> {
-            let mut names: Vec<_> = fs::read_dir(&self.0)
-                .unwrap()
-                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-                .collect();
-            names.sort();
-            names
-        }
-    }
-
-    impl Drop for TestDir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
-        }
-    }
 
     /// Seed 00 01 .. 1f, from `protocol-vectors.json`, in base32.
     const VECTOR_SEED_B32: &str = "AAAQEAYEAUDAOCAJBIFQYDIOB4IBCEQTCQKRMFYYDENBWHA5DYPQ";
@@ -438,12 +231,6 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o777, 0o600);
         assert_eq!(meta.len(), KEY_FILE_LEN as u64);
         assert_eq!(dir.entries(), ["device.key"]);
-    }
-
-    #[test]
-    fn a_bare_file_name_is_saved_beside_it_in_the_current_directory() {
-        assert_eq!(parent_dir(Path::new("device.key")), Path::new("."));
-        assert_eq!(parent_dir(Path::new("/a/device.key")), Path::new("/a"));
     }
 
     #[test]
@@ -512,7 +299,8 @@ mod tests {
         let dir = TestDir::new();
         let path = dir.path("device.key");
         let text = vector_file_text();
-        for len in [0, 1, HEADER.len(), KEY_FILE_LEN - 1] {
+        let header_line = DEVICE_KEY.header().len() + 1;
+        for len in [0, 1, header_line, KEY_FILE_LEN - 1] {
             write_with_mode(&path, &text.as_bytes()[..len], 0o600);
             let err = DeviceKey::load(&path).unwrap_err();
             assert!(
@@ -530,6 +318,11 @@ mod tests {
         write_with_mode(&path, text.as_bytes(), 0o600);
         let err = DeviceKey::load(&path).unwrap_err();
         assert!(matches!(err, DeviceKeyError::WrongLength { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .ends_with("is 77 bytes long; a device key file is exactly 76"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -549,27 +342,21 @@ mod tests {
     fn a_seed_that_is_not_strict_base32_is_refused() {
         let dir = TestDir::new();
         let path = dir.path("device.key");
-        let lowercase =
-            vector_file_text().replace(VECTOR_SEED_B32, &VECTOR_SEED_B32.to_lowercase());
         // The last character carries 4 bits of padding; 'R' sets one of them.
         let trailing_bits = vector_file_text().replace("DYPQ\n", "DYPR\n");
-        let crlf = vector_file_text().replace("DYPQ\n", "DYP\r\n");
-        let no_newline = vector_file_text().replace("DYPQ\n", "DYPQQ");
-        for text in [lowercase, trailing_bits, crlf, no_newline] {
-            assert_eq!(text.len(), KEY_FILE_LEN);
-            write_with_mode(&path, text.as_bytes(), 0o600);
-            let err = DeviceKey::load(&path).unwrap_err();
-            assert!(
-                matches!(err, DeviceKeyError::MalformedSeed { .. }),
-                "{text:?}: {err}"
-            );
-        }
+        assert_eq!(trailing_bits.len(), KEY_FILE_LEN);
+        write_with_mode(&path, trailing_bits.as_bytes(), 0o600);
+        let err = DeviceKey::load(&path).unwrap_err();
+        assert!(
+            matches!(err, DeviceKeyError::MalformedSeed { .. }),
+            "{trailing_bits:?}: {err}"
+        );
     }
 
     #[test]
     fn a_directory_or_a_fifo_is_not_a_key_file() {
         let dir = TestDir::new();
-        let err = DeviceKey::load(&dir.0).unwrap_err();
+        let err = DeviceKey::load(dir.root()).unwrap_err();
         assert!(matches!(err, DeviceKeyError::NotAFile { .. }), "{err}");
 
         let fifo = dir.path("fifo.key");

@@ -10,17 +10,16 @@
 //! written and read with the same owner-only rule as the key. Access tokens
 //! are never stored: a device opens a fresh session by signing a challenge.
 
-use std::fs::{self, DirBuilder};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::{CustomerId, DeviceHandle, MerchantId, NumericHandle};
+use tillcode_sdk_common::home::{HomeDir, RecordError};
 use uuid::Uuid;
 
 use crate::device_key::{DeviceKey, DeviceKeyError, Overwrite};
-use crate::private_file::{self, PrivateFileError};
+use crate::private_file::PrivateFileError;
 use crate::wire::{self, TotpSecret};
 
 /// Environment variable naming the home directory.
@@ -76,60 +75,64 @@ pub enum HomeError {
     File(#[from] PrivateFileError),
 }
 
+impl From<RecordError> for HomeError {
+    fn from(error: RecordError) -> Self {
+        match error {
+            RecordError::Malformed { path, source } => Self::Malformed { path, source },
+            RecordError::File(e) => Self::File(e),
+        }
+    }
+}
+
 /// A customer home directory. Nothing is touched until a method is called.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Home {
-    dir: PathBuf,
+    dir: HomeDir,
 }
 
 impl Home {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+        Self {
+            dir: HomeDir::new(dir),
+        }
     }
 
     /// `$HOME/.tillcode-customer`, for when neither `--home` nor
     /// [`HOME_ENV`] is given.
     pub fn default_location() -> Result<Self, HomeError> {
-        match std::env::var_os("HOME") {
-            Some(home) if !home.is_empty() => {
-                Ok(Self::new(Path::new(&home).join(".tillcode-customer")))
-            }
-            _ => Err(HomeError::NoHomeDirectory),
-        }
+        HomeDir::in_user_home(".tillcode-customer")
+            .map(|dir| Self { dir })
+            .ok_or(HomeError::NoHomeDirectory)
     }
 
     pub fn dir(&self) -> &Path {
-        &self.dir
+        self.dir.dir()
     }
 
     pub fn key_path(&self) -> PathBuf {
-        self.dir.join(KEY_FILE_NAME)
+        self.dir.file(KEY_FILE_NAME)
     }
 
     pub fn device_path(&self) -> PathBuf {
-        self.dir.join(DEVICE_FILE_NAME)
+        self.dir.file(DEVICE_FILE_NAME)
     }
 
     /// Creates the directory (and missing parents) with mode 0700.
     pub fn create(&self) -> Result<(), HomeError> {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
-            .map_err(|source| HomeError::CreateDir {
-                path: self.dir.clone(),
-                source,
-            })
+        self.dir.create().map_err(|source| HomeError::CreateDir {
+            path: self.dir().to_owned(),
+            source,
+        })
     }
 
     /// Whether something (even something broken) is at `device.key`.
     pub fn has_key(&self) -> bool {
-        fs::symlink_metadata(self.key_path()).is_ok()
+        self.dir.has(KEY_FILE_NAME)
     }
 
     /// Whether something (even something broken) is at `device.json`.
     pub fn has_device(&self) -> bool {
-        fs::symlink_metadata(self.device_path()).is_ok()
+        self.dir.has(DEVICE_FILE_NAME)
     }
 
     pub fn load_key(&self) -> Result<DeviceKey, HomeError> {
@@ -144,41 +147,29 @@ impl Home {
     /// The registered device, or [`HomeError::NotRegistered`] when there is
     /// no `device.json`.
     pub fn load_device(&self) -> Result<DeviceRecord, HomeError> {
-        let path = self.device_path();
-        let bytes = match private_file::read(&path, MAX_DEVICE_FILE_LEN) {
-            Ok(bytes) => bytes,
-            Err(e) if e.is_not_found() => {
-                return Err(HomeError::NotRegistered {
-                    dir: self.dir.clone(),
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        serde_json::from_slice(&bytes).map_err(|source| HomeError::Malformed { path, source })
+        self.dir
+            .load_record(DEVICE_FILE_NAME, MAX_DEVICE_FILE_LEN)?
+            .ok_or_else(|| HomeError::NotRegistered {
+                dir: self.dir().to_owned(),
+            })
     }
 
+    /// Replaces `device.json` atomically; the buffer that held the TOTP
+    /// secret in hex is wiped.
     pub fn save_device(&self, record: &DeviceRecord) -> Result<(), HomeError> {
-        let path = self.device_path();
-        let mut text =
-            serde_json::to_vec_pretty(record).map_err(|source| HomeError::Malformed {
-                path: path.clone(),
-                source,
-            })?;
-        text.push(b'\n');
-        let written = private_file::write(&path, &text);
-        // The buffer held the TOTP secret in hex.
-        text.fill(0);
-        std::hint::black_box(&mut text);
-        Ok(written?)
+        Ok(self.dir.save_record(DEVICE_FILE_NAME, record)?)
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::fs;
     use std::os::unix::fs::PermissionsExt;
 
+    use tillcode_sdk_common::test_dir::TestDir;
+
     use super::*;
-    use crate::test_dir::TestDir;
+    use crate::private_file;
 
     fn record() -> DeviceRecord {
         DeviceRecord {

@@ -26,8 +26,6 @@ pub mod home;
 pub mod private_file;
 pub mod proofs;
 pub mod qr;
-#[cfg(test)]
-mod test_dir;
 pub mod wire;
 
 pub use codes::{numeric_code, offline_code, unix_now_ms};

@@ -3,28 +3,10 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-struct TestDir(PathBuf);
-
-impl TestDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "tillcode-customer-cli-{name}-{}",
-            std::process::id()
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        Self(dir)
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use tillcode_sdk_common::test_dir::TestDir;
 
 fn customer(args: &[&str], key_file: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_tillcode-customer"))
@@ -43,8 +25,8 @@ fn json(output: &Output) -> serde_json::Value {
 
 #[test]
 fn keygen_prints_the_key_that_show_key_reads_back() {
-    let dir = TestDir::new("roundtrip");
-    let key_file = dir.0.join("device.key");
+    let dir = TestDir::new();
+    let key_file = dir.path("device.key");
 
     let made = json(&customer(&["keygen"], &key_file));
     let shown = json(&customer(&["show-key"], &key_file));
@@ -59,8 +41,8 @@ fn keygen_prints_the_key_that_show_key_reads_back() {
 
 #[test]
 fn keygen_refuses_to_replace_a_key_unless_forced() {
-    let dir = TestDir::new("force");
-    let key_file = dir.0.join("device.key");
+    let dir = TestDir::new();
+    let key_file = dir.path("device.key");
     let first = json(&customer(&["keygen"], &key_file));
 
     let refused = customer(&["keygen"], &key_file);
@@ -77,8 +59,8 @@ fn keygen_refuses_to_replace_a_key_unless_forced() {
 
 #[test]
 fn show_key_refuses_a_key_file_others_can_read() {
-    let dir = TestDir::new("perms");
-    let key_file = dir.0.join("device.key");
+    let dir = TestDir::new();
+    let key_file = dir.path("device.key");
     json(&customer(&["keygen"], &key_file));
     fs::set_permissions(&key_file, fs::Permissions::from_mode(0o644)).unwrap();
 

@@ -13,7 +13,7 @@ use support::{TestDir, customer, failure, json, json_lines};
 fn signup(api: &FakeApi, dir: &TestDir) -> serde_json::Value {
     let merchant = api.merchant.to_string();
     json(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &[
             "signup",
@@ -64,10 +64,10 @@ fn balance_history_and_devices_open_a_signed_session_and_store_no_token() {
     let dir = TestDir::new();
     signup(&api, &dir);
 
-    let balance = json(&customer(&dir.0, &api.url, &["balance"], ""));
+    let balance = json(&customer(dir.root(), &api.url, &["balance"], ""));
     assert_eq!(balance["balance"], 1234);
     let history = json(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &["history", "--limit", "5"],
         "",
@@ -85,7 +85,7 @@ fn balance_history_and_devices_open_a_signed_session_and_store_no_token() {
         paths.contains(&"GET /v1/me/balance".to_string()),
         "{paths:?}"
     );
-    for entry in fs::read_dir(&dir.0).unwrap() {
+    for entry in fs::read_dir(dir.root()).unwrap() {
         let text = fs::read_to_string(entry.unwrap().path()).unwrap();
         assert!(!text.contains(fake_api::SESSION_TOKEN));
         assert!(!text.contains(fake_api::SIGN_IN_TOKEN));
@@ -98,7 +98,7 @@ fn a_wrong_password_fails_with_the_problem_type_and_registers_nothing() {
     let dir = TestDir::new();
     let merchant = api.merchant.to_string();
     let stderr = failure(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &[
             "login",
@@ -127,7 +127,7 @@ fn a_second_login_into_a_registered_home_is_refused_before_any_request() {
     let before = api.requests().len();
     let merchant = api.merchant.to_string();
     let stderr = failure(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &[
             "login",
@@ -150,7 +150,7 @@ fn an_online_code_comes_from_the_api_and_renders_at_version_2() {
     let dir = TestDir::new();
     signup(&api, &dir);
     let out = json(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &["code", "--kind", "online"],
         "",
@@ -166,13 +166,18 @@ fn change_password_reads_the_current_and_the_new_password_from_two_lines() {
     let dir = TestDir::new();
     signup(&api, &dir);
     let stdin = format!("{}\nan even better passphrase\n", fake_api::PASSWORD);
-    let out = json(&customer(&dir.0, &api.url, &["change-password"], &stdin));
+    let out = json(&customer(
+        dir.root(),
+        &api.url,
+        &["change-password"],
+        &stdin,
+    ));
     assert_eq!(out["password_changed"], true);
     let request = api.requests().pop().unwrap();
     assert_eq!(request.body["new_password"], "an even better passphrase");
 
     let stderr = failure(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &["change-password"],
         "only one line\n",
@@ -186,7 +191,7 @@ fn link_create_prints_the_code_then_the_joined_device_then_the_decision() {
     let dir = TestDir::new();
     signup(&api, &dir);
     let lines = json_lines(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &["link", "create", "--approve"],
         "",
@@ -207,7 +212,7 @@ fn link_create_asks_and_rejects_on_a_no() {
     let api = FakeApi::start();
     let dir = TestDir::new();
     signup(&api, &dir);
-    let out = customer(&dir.0, &api.url, &["link", "create"], "n\n");
+    let out = customer(dir.root(), &api.url, &["link", "create"], "n\n");
     let lines = json_lines(&out);
     assert_eq!(lines[2]["status"], "rejected");
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -224,7 +229,7 @@ fn link_join_registers_a_pending_device_that_cannot_open_a_session_yet() {
     let merchant = api.merchant.to_string();
     let payload = fake_api::link_code().payload();
     let out = json(&customer(
-        &dir.0,
+        dir.root(),
         &api.url,
         &[
             "link",
@@ -242,7 +247,7 @@ fn link_join_registers_a_pending_device_that_cannot_open_a_session_yet() {
     let device_id = out["device_id"].as_str().unwrap().parse().unwrap();
     assert_eq!(api.device_status(device_id), Some("pending"));
 
-    let stderr = failure(&customer(&dir.0, &api.url, &["balance"], ""));
+    let stderr = failure(&customer(dir.root(), &api.url, &["balance"], ""));
     assert!(
         stderr.contains("https://tillcode.dev/problems/device-revoked"),
         "{stderr}"
@@ -254,7 +259,7 @@ fn an_unreachable_api_is_a_transport_error_that_names_the_cause() {
     let dir = TestDir::new();
     let merchant = "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00";
     let stderr = failure(&customer(
-        &dir.0,
+        dir.root(),
         "http://127.0.0.1:1",
         &[
             "login",

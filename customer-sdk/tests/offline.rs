@@ -18,7 +18,7 @@ const MERCHANT: &str = "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00";
 /// A home with a key made by `keygen` and a hand-written device.json, as
 /// a registration would leave it. Returns the public key.
 fn registered_home(dir: &TestDir) -> ed25519_dalek::VerifyingKey {
-    let key = json(&customer(&dir.0, NO_API, &["keygen"], ""));
+    let key = json(&customer(dir.root(), NO_API, &["keygen"], ""));
     let device = json!({
         "api_url": NO_API,
         "merchant_id": MERCHANT,
@@ -50,7 +50,7 @@ fn an_offline_code_is_made_without_the_api_and_verifies_with_the_device_key() {
     let public = registered_home(&dir);
     let png = dir.path("code.png");
     let out = json(&customer(
-        &dir.0,
+        dir.root(),
         NO_API,
         &["code", "--kind", "offline", "--png", png.to_str().unwrap()],
         "",
@@ -74,7 +74,7 @@ fn a_numeric_code_is_made_without_the_api_from_the_stored_secret() {
     let dir = TestDir::new();
     registered_home(&dir);
     let out = json(&customer(
-        &dir.0,
+        dir.root(),
         NO_API,
         &["code", "--kind", "numeric"],
         "",
@@ -94,7 +94,7 @@ fn a_numeric_code_is_made_without_the_api_from_the_stored_secret() {
 #[test]
 fn a_code_before_any_registration_explains_what_to_run() {
     let dir = TestDir::new();
-    let stderr = failure(&customer(&dir.0, NO_API, &["code"], ""));
+    let stderr = failure(&customer(dir.root(), NO_API, &["code"], ""));
     assert!(stderr.contains("no registered device"), "{stderr}");
     assert!(stderr.contains("signup"), "{stderr}");
 }
@@ -105,7 +105,7 @@ fn the_qr_command_renders_any_payload_to_png_svg_and_the_terminal() {
     let (png, svg) = (dir.path("k.png"), dir.path("k.svg"));
     let payload = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74";
     let out = customer(
-        &dir.0,
+        dir.root(),
         NO_API,
         &[
             "qr",

@@ -4,7 +4,9 @@
 //!
 //! Plain HTTP only for now: reqwest is built without a TLS stack (the
 //! workspace's setting), so an `https://` address is refused up front with
-//! a clear message rather than failing at the first request.
+//! a clear message rather than failing at the first request. The base
+//! address and reading of answers are `tillcode_sdk_common::http`'s, shared
+//! with the customer SDK.
 
 mod error;
 mod terminal;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use reqwest::{Response, Url};
 use serde::de::DeserializeOwned;
 use tillcode_protocol::{EnrollmentCode, StoreId};
+use tillcode_sdk_common::http::{ApiBase, HttpOptions};
 
 pub use error::ClientError;
 pub use terminal::{RetryNotice, TerminalClient};
@@ -24,9 +27,6 @@ pub use types::{
 };
 
 use crate::{RetryPolicy, TerminalKey, enrollment};
-
-/// No response of this API comes near it; a body past it is not ours.
-const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
 
 /// Timeouts and retries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +54,7 @@ impl Default for ClientOptions {
 /// A client for one API base address. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Client {
-    http: reqwest::Client,
-    base: Url,
+    api: ApiBase,
     retry: RetryPolicy,
 }
 
@@ -67,52 +66,36 @@ impl Client {
     }
 
     pub fn with_options(base_url: &str, options: ClientOptions) -> Result<Self, ClientError> {
-        let bad = |reason: &str| ClientError::BadUrl {
-            url: base_url.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let base = Url::parse(base_url).map_err(|e| bad(&e.to_string()))?;
-        match base.scheme() {
-            "http" => {}
-            "https" => return Err(bad("this build speaks plain HTTP only (no TLS stack)")),
-            _ => return Err(bad("not an http:// address")),
-        }
-        if base.cannot_be_a_base() || base.query().is_some() || base.fragment().is_some() {
-            return Err(bad("an API address has no query or fragment"));
-        }
-        let http = reqwest::Client::builder()
-            .connect_timeout(options.connect_timeout)
-            .timeout(options.request_timeout)
+        let http = HttpOptions {
+            connect_timeout: options.connect_timeout,
+            request_timeout: options.request_timeout,
             // A signature covers the path it was made for: a redirected
             // request would arrive elsewhere with a signature that cannot
             // verify there, so a redirect is reported, not followed.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
+            follow_redirects: false,
+        };
         Ok(Self {
-            http,
-            base,
+            api: ApiBase::new(base_url, http)?,
             retry: options.retry,
         })
     }
 
     pub fn base_url(&self) -> &str {
-        self.base.as_str()
+        self.api.base_url()
     }
 
     pub fn retry_policy(&self) -> RetryPolicy {
         self.retry
     }
 
+    fn http(&self) -> &reqwest::Client {
+        self.api.http()
+    }
+
     /// The base address with `segments` appended, each percent-encoded as
     /// one path segment (so an id cannot add path parts).
     fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        // `with_options` refused addresses that cannot be a base, for which
-        // this would be Err; nothing to append to then.
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        url
+        self.api.url(segments)
     }
 
     /// `POST /v1/terminals/enroll` (unsigned: the proof of possession in the
@@ -127,29 +110,14 @@ impl Client {
     ) -> Result<TerminalView, ClientError> {
         let body = enrollment::enroll_request(key, store_id, code, name);
         let url = self.url(&["v1", "terminals", "enroll"]);
-        let response = self.http.post(url).json(&body).send().await?;
+        let response = self.http().post(url).json(&body).send().await?;
         decode("enrollment", &read_success("enrollment", response).await?)
     }
 }
 
 /// The body of a success response, or the error a failure carries.
-async fn read_success(what: &'static str, mut response: Response) -> Result<Vec<u8>, ClientError> {
-    let status = response.status();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(ClientError::TooLarge {
-                what,
-                limit: MAX_RESPONSE_BYTES,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if status.is_success() {
-        Ok(body)
-    } else {
-        Err(ClientError::from_error_response(status.as_u16(), &body))
-    }
+async fn read_success(what: &'static str, response: Response) -> Result<Vec<u8>, ClientError> {
+    Ok(tillcode_sdk_common::http::read_success(what, response).await?)
 }
 
 fn decode<T: DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<T, ClientError> {
@@ -159,32 +127,6 @@ fn decode<T: DeserializeOwned>(what: &'static str, body: &[u8]) -> Result<T, Cli
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paths_are_appended_to_the_base_with_or_without_a_trailing_slash() {
-        for base in ["http://127.0.0.1:8080", "http://127.0.0.1:8080/"] {
-            let client = Client::new(base).unwrap();
-            assert_eq!(
-                client.url(&["v1", "terminal"]).as_str(),
-                "http://127.0.0.1:8080/v1/terminal"
-            );
-        }
-        let prefixed = Client::new("http://api.test/tillcode/").unwrap();
-        assert_eq!(
-            prefixed.url(&["v1", "redemptions"]).path(),
-            "/tillcode/v1/redemptions"
-        );
-    }
-
-    #[test]
-    fn a_segment_cannot_add_path_parts_or_a_query() {
-        let client = Client::new("http://api.test").unwrap();
-        let url = client.url(&["v1", "redemptions", "../../admin?x=1#y", "void"]);
-        assert_eq!(
-            url.as_str(),
-            "http://api.test/v1/redemptions/..%2F..%2Fadmin%3Fx=1%23y/void"
-        );
-    }
 
     #[test]
     fn only_plain_http_addresses_are_accepted() {
@@ -201,5 +143,23 @@ mod tests {
         }
         let err = Client::new("https://api.test").unwrap_err();
         assert!(err.to_string().contains("plain HTTP only"), "{err}");
+    }
+
+    #[test]
+    fn paths_hang_from_the_base_address_and_the_options_are_kept() {
+        let options = ClientOptions {
+            retry: RetryPolicy {
+                max_attempts: 7,
+                ..RetryPolicy::default()
+            },
+            ..ClientOptions::default()
+        };
+        let client = Client::with_options("http://api.test/tillcode/", options).unwrap();
+        assert_eq!(client.base_url(), "http://api.test/tillcode/");
+        assert_eq!(
+            client.url(&["v1", "redemptions"]).path(),
+            "/tillcode/v1/redemptions"
+        );
+        assert_eq!(client.retry_policy(), options.retry);
     }
 }

@@ -234,7 +234,7 @@ impl TerminalClient {
             RequestSigner::new(&self.key, self.terminal_id).sign(&target, call.idempotency_key)?;
         let mut request = self
             .client
-            .http
+            .http()
             .request(call.method.clone(), call.url.clone());
         for (name, value) in headers.pairs() {
             request = request.header(name, value);

@@ -3,33 +3,12 @@
 
 pub mod fake_api;
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use rand_core::{OsRng, RngCore};
-
-/// A fresh directory, removed on drop.
-pub struct TestDir(pub PathBuf);
-
-impl TestDir {
-    pub fn new() -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("tillcode-cashier-it-{:016x}", OsRng.next_u64()));
-        fs::create_dir(&dir).unwrap();
-        Self(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+// Not every test binary makes a directory.
+#[allow(unused_imports)]
+pub use tillcode_sdk_common::test_dir::TestDir;
 
 /// Runs the CLI with `home` and `api` and none of the caller's
 /// `TILLCODE_*` settings.

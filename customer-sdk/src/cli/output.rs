@@ -1,32 +1,14 @@
 //! Standard output is for machines: one JSON object (or array) a line,
 //! flushed at once, so that a script can read each line as it comes (e.g.
-//! the link code while `link create` waits).
+//! the link code while `link create` waits). `json` and `text` are the
+//! cashier CLI's too (`tillcode_sdk_common::stdout`).
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
-use serde::Serialize;
-
-pub fn json(value: &impl Serialize) -> io::Result<()> {
-    let mut line = serde_json::to_vec(value).map_err(io::Error::other)?;
-    line.push(b'\n');
-    // write_all rather than println!, which panics when stdout is closed.
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(&line)?;
-    stdout.flush()
-}
-
-/// Text printed as is (a terminal QR rendering).
-pub fn text(text: &str) -> io::Result<()> {
-    let mut stdout = io::stdout().lock();
-    stdout.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
-        stdout.write_all(b"\n")?;
-    }
-    stdout.flush()
-}
+pub use tillcode_sdk_common::stdout::{json, text};
 
 /// Writes a rendered code to `path`. A code is a credential for as long as
 /// it is valid, so a new file is readable only by its owner.

@@ -28,7 +28,8 @@ impl Client {
             display_name,
         };
         let url = self.url(&["v1", "customers", "sign-up"]);
-        self.json("sign-up", self.http.post(url).json(&body)).await
+        self.json("sign-up", self.http().post(url).json(&body))
+            .await
     }
 
     /// `POST /v1/customers/sign-in`.
@@ -44,13 +45,14 @@ impl Client {
             password,
         };
         let url = self.url(&["v1", "customers", "sign-in"]);
-        self.json("sign-in", self.http.post(url).json(&body)).await
+        self.json("sign-in", self.http().post(url).json(&body))
+            .await
     }
 
     /// `POST /v1/challenges`: 32 single-use bytes to sign.
     pub async fn challenge(&self) -> Result<Challenge, ClientError> {
         let url = self.url(&["v1", "challenges"]);
-        self.json("challenge", self.http.post(url)).await
+        self.json("challenge", self.http().post(url)).await
     }
 
     pub(crate) async fn post_device(
@@ -59,7 +61,11 @@ impl Client {
         body: &RegisterDeviceRequest<'_>,
     ) -> Result<RegisteredDevice, ClientError> {
         let url = self.url(&["v1", "devices"]);
-        let request = self.http.post(url).bearer_auth(sign_in.expose()).json(body);
+        let request = self
+            .http()
+            .post(url)
+            .bearer_auth(sign_in.expose())
+            .json(body);
         self.json("device registration", request).await
     }
 
@@ -69,7 +75,7 @@ impl Client {
         body: &OpenSessionRequest,
     ) -> Result<Session, ClientError> {
         let url = self.url(&["v1", "devices", &device_id.to_string(), "sessions"]);
-        self.json("device session", self.http.post(url).json(body))
+        self.json("device session", self.http().post(url).json(body))
             .await
     }
 
@@ -78,13 +84,14 @@ impl Client {
         body: &JoinLinkRequest<'_>,
     ) -> Result<RegisteredDevice, ClientError> {
         let url = self.url(&["v1", "links", "join"]);
-        self.json("link join", self.http.post(url).json(body)).await
+        self.json("link join", self.http().post(url).json(body))
+            .await
     }
 
     /// `GET /v1/me/devices`.
     pub async fn devices(&self, session: &Bearer) -> Result<Vec<DeviceView>, ClientError> {
         let url = self.url(&["v1", "me", "devices"]);
-        let request = self.http.get(url).bearer_auth(session.expose());
+        let request = self.http().get(url).bearer_auth(session.expose());
         self.json("device list", request).await
     }
 
@@ -97,7 +104,7 @@ impl Client {
     ) -> Result<(), ClientError> {
         let url = self.url(&["v1", "me", "devices", &device_id.to_string()]);
         let request = self
-            .http
+            .http()
             .patch(url)
             .bearer_auth(session.expose())
             .json(&RenameRequest { name });
@@ -111,21 +118,21 @@ impl Client {
         device_id: Uuid,
     ) -> Result<(), ClientError> {
         let url = self.url(&["v1", "me", "devices", &device_id.to_string(), "revoke"]);
-        let request = self.http.post(url).bearer_auth(session.expose());
+        let request = self.http().post(url).bearer_auth(session.expose());
         self.empty("revoke", request).await
     }
 
     /// `POST /v1/me/online-keys`: a single-use key, valid `expires_in` s.
     pub async fn online_key(&self, session: &Bearer) -> Result<OnlineKey, ClientError> {
         let url = self.url(&["v1", "me", "online-keys"]);
-        let request = self.http.post(url).bearer_auth(session.expose());
+        let request = self.http().post(url).bearer_auth(session.expose());
         self.json("online key", request).await
     }
 
     /// `GET /v1/me/balance`.
     pub async fn balance(&self, session: &Bearer) -> Result<Balance, ClientError> {
         let url = self.url(&["v1", "me", "balance"]);
-        let request = self.http.get(url).bearer_auth(session.expose());
+        let request = self.http().get(url).bearer_auth(session.expose());
         self.json("balance", request).await
     }
 
@@ -150,7 +157,7 @@ impl Client {
         if url.query() == Some("") {
             url.set_query(None);
         }
-        let request = self.http.get(url).bearer_auth(session.expose());
+        let request = self.http().get(url).bearer_auth(session.expose());
         self.json("history", request).await
     }
 
@@ -163,7 +170,7 @@ impl Client {
     ) -> Result<(), ClientError> {
         let url = self.url(&["v1", "me", "password"]);
         let request =
-            self.http
+            self.http()
                 .post(url)
                 .bearer_auth(session.expose())
                 .json(&ChangePasswordRequest {
@@ -176,7 +183,7 @@ impl Client {
     /// `POST /v1/me/links`: a link code for another device to join with.
     pub async fn create_link(&self, session: &Bearer) -> Result<LinkCreated, ClientError> {
         let url = self.url(&["v1", "me", "links"]);
-        let request = self.http.post(url).bearer_auth(session.expose());
+        let request = self.http().post(url).bearer_auth(session.expose());
         self.json("link creation", request).await
     }
 
@@ -187,21 +194,21 @@ impl Client {
         link_id: &str,
     ) -> Result<LinkStatus, ClientError> {
         let url = self.url(&["v1", "me", "links", link_id]);
-        let request = self.http.get(url).bearer_auth(session.expose());
+        let request = self.http().get(url).bearer_auth(session.expose());
         self.json("link status", request).await
     }
 
     /// `POST /v1/me/links/{link_id}/approve`: the joined device becomes active.
     pub async fn approve_link(&self, session: &Bearer, link_id: &str) -> Result<(), ClientError> {
         let url = self.url(&["v1", "me", "links", link_id, "approve"]);
-        let request = self.http.post(url).bearer_auth(session.expose());
+        let request = self.http().post(url).bearer_auth(session.expose());
         self.empty("link approval", request).await
     }
 
     /// `POST /v1/me/links/{link_id}/reject`.
     pub async fn reject_link(&self, session: &Bearer, link_id: &str) -> Result<(), ClientError> {
         let url = self.url(&["v1", "me", "links", link_id, "reject"]);
-        let request = self.http.post(url).bearer_auth(session.expose());
+        let request = self.http().post(url).bearer_auth(session.expose());
         self.empty("link rejection", request).await
     }
 }

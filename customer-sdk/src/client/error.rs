@@ -1,13 +1,10 @@
 //! What can go wrong talking to the API, with the server's RFC 9457 problem
 //! kept whole so callers branch on its `type`.
 
-use std::error::Error as _;
-use std::fmt::Write as _;
-
 use tillcode_protocol::{Problem, ProblemType};
-
-/// Characters of a non-problem error body kept for the message.
-const BODY_EXCERPT_CHARS: usize = 200;
+use tillcode_sdk_common::http::{
+    BaseError, ResponseError, describe, excerpt, parse_problem, transport_chain,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -15,7 +12,7 @@ pub enum ClientError {
     #[error("{}", describe(.0))]
     Problem(Problem),
     /// No answer: connection refused, timeout, DNS, broken connection.
-    #[error("cannot reach the API: {}", chain(.0))]
+    #[error("cannot reach the API: {}", transport_chain(.0))]
     Transport(#[from] reqwest::Error),
     /// An error status without a problem body (a proxy's error page, say).
     #[error("the API answered HTTP {status} without a problem body: {body:?}")]
@@ -37,14 +34,11 @@ impl ClientError {
     /// The error for a non-success `status` with `body`: the problem it
     /// carries, or [`ClientError::UnexpectedStatus`] when it carries none.
     pub fn from_error_response(status: u16, body: &[u8]) -> Self {
-        match serde_json::from_slice::<Problem>(body) {
-            Ok(problem) => Self::Problem(problem),
-            Err(_) => Self::UnexpectedStatus {
+        match parse_problem(body) {
+            Some((problem, _)) => Self::Problem(problem),
+            None => Self::UnexpectedStatus {
                 status,
-                body: String::from_utf8_lossy(body)
-                    .chars()
-                    .take(BODY_EXCERPT_CHARS)
-                    .collect(),
+                body: excerpt(body),
             },
         }
     }
@@ -63,32 +57,29 @@ impl ClientError {
     }
 }
 
-/// `type (status title): detail`: the type first, as scripts match on it.
-fn describe(problem: &Problem) -> String {
-    let mut text = format!(
-        "{} ({} {})",
-        problem.type_uri, problem.status, problem.title
-    );
-    if let Some(detail) = &problem.detail {
-        let _ = write!(text, ": {detail}");
+impl From<BaseError> for ClientError {
+    fn from(error: BaseError) -> Self {
+        match error {
+            BaseError::BadUrl { url, reason } => Self::BadUrl { url, reason },
+            BaseError::Transport(e) => Self::Transport(e),
+        }
     }
-    text
 }
 
-/// reqwest's own message ("error sending request") hides the cause
-/// ("connection refused") in its source chain.
-fn chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let _ = write!(text, ": {cause}");
-        source = cause.source();
+impl From<ResponseError> for ClientError {
+    fn from(error: ResponseError) -> Self {
+        match error {
+            ResponseError::Transport(e) => Self::Transport(e),
+            ResponseError::TooLarge { what, limit } => Self::TooLarge { what, limit },
+            ResponseError::Status { status, body } => Self::from_error_response(status, &body),
+        }
     }
-    text
 }
 
 #[cfg(test)]
 mod tests {
+    use tillcode_sdk_common::http::BODY_EXCERPT_CHARS;
+
     use super::*;
 
     #[test]

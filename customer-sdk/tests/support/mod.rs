@@ -3,34 +3,11 @@
 
 pub mod fake_api;
 
-use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use rand_core::{OsRng, RngCore};
-
-/// A fresh directory, removed on drop.
-pub struct TestDir(pub PathBuf);
-
-impl TestDir {
-    pub fn new() -> Self {
-        let dir =
-            std::env::temp_dir().join(format!("tillcode-customer-it-{:016x}", OsRng.next_u64()));
-        fs::create_dir(&dir).unwrap();
-        Self(dir)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TestDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+pub use tillcode_sdk_common::test_dir::TestDir;
 
 /// Runs the CLI with `home` and `api`, `stdin` as its standard input, and
 /// none of the caller's `TILLCODE_*` settings.

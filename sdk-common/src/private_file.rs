@@ -1,9 +1,6 @@
 //! Small files only their owner may read (mode 0600), written atomically:
-//! the terminal's key is its identity, and `terminal.json` says which
-//! terminal that identity is.
-//!
-//! The same rules as the customer SDK's files (mirrored rather than shared:
-//! the two SDKs depend only on the protocol crate).
+//! key files are an identity, and the records beside them (`device.json`,
+//! `terminal.json`) say which identity it is, or hold a secret.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -13,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use rand_core::{OsRng, RngCore};
 
-/// Whether [`write`] may replace an existing file.
+/// Whether [`write()`] may replace an existing file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Overwrite {
-    /// Fail with [`PrivateFileError::AlreadyExists`]: replacing a terminal
-    /// key loses it, and the terminal enrolled with it stops working.
+    /// Fail with [`PrivateFileError::AlreadyExists`]: replacing a key loses
+    /// it, and the device or terminal registered with it stops working.
     Refuse,
     /// Atomically replace whatever is at the path.
     Replace,
@@ -31,7 +28,7 @@ pub enum PrivateFileError {
     AlreadyExists { path: PathBuf },
     #[error(
         "{} can be accessed by group or others (mode {mode:04o}); it holds a credential: \
-         run `chmod 600` on it, or have the terminal revoked if others may have copied it",
+         run `chmod 600` on it, or have that credential revoked if others may have copied it",
         path.display()
     )]
     InsecurePermissions { path: PathBuf, mode: u32 },
@@ -121,9 +118,15 @@ pub fn write(path: &Path, contents: &[u8], overwrite: Overwrite) -> Result<(), P
             path: path.to_owned(),
         });
     };
+    // try_fill_bytes rather than next_u64, which panics when the operating
+    // system gives no randomness: a library reports it.
+    let mut salt = [0u8; 8];
+    OsRng.try_fill_bytes(&mut salt).map_err(|e| {
+        PrivateFileError::io("name a temporary file for", path)(io::Error::other(e.to_string()))
+    })?;
     let mut temp_name = OsString::from(".");
     temp_name.push(name);
-    temp_name.push(format!(".{:016x}.tmp", OsRng.next_u64()));
+    temp_name.push(format!(".{:016x}.tmp", u64::from_le_bytes(salt)));
     let temp = dir.join(temp_name);
 
     let written = OpenOptions::new()
@@ -175,7 +178,7 @@ fn parent_dir(path: &Path) -> &Path {
 /// Best-effort erasure of secret bytes. `black_box` keeps the compiler from
 /// dropping the writes as dead stores; it is not the guarantee the `zeroize`
 /// crate's volatile writes give.
-pub(crate) fn wipe(bytes: &mut [u8]) {
+pub fn wipe(bytes: &mut [u8]) {
     bytes.fill(0);
     std::hint::black_box(bytes);
 }
