@@ -29,7 +29,8 @@ impl ApiError {
         Self::Client(kind, detail.into())
     }
 
-    fn kind(&self) -> ProblemType {
+    /// The problem type this error is answered with.
+    pub fn kind(&self) -> ProblemType {
         match self {
             Self::Client(kind, _) => *kind,
             Self::Ledger(e) => e.problem_type(),

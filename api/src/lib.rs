@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo_seed;
 pub mod devices;
 pub mod error;
+pub mod fraud;
 pub mod ledger;
 pub mod links;
 pub mod metrics;

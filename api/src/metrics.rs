@@ -6,7 +6,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
 
 /// Every metric the server exports, registered in its own registry (not the
 /// global one) so that tests running many servers in one process stay apart.
@@ -14,6 +16,15 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, Registry, TextEncoder};
 pub struct Metrics {
     registry: Registry,
     http_request_duration: HistogramVec,
+    /// Redemptions and accruals by `operation`, `result` (`ok` or a problem
+    /// slug: a closed set) and `code_kind` (`online`, `offline`, `numeric`, `none`).
+    pub sales: IntCounterVec,
+    /// Amounts of successful redemptions and accruals, in program units.
+    pub sale_amount: HistogramVec,
+    /// Refused codes and terminal requests by `reason` (a closed set).
+    pub fraud_events: IntCounterVec,
+    /// Time to verify a payment code, by `code_kind`.
+    pub code_verification: HistogramVec,
 }
 
 impl Metrics {
@@ -30,9 +41,47 @@ impl Metrics {
             &["method", "route", "status"],
         )?;
         registry.register(Box::new(http_request_duration.clone()))?;
+        let sales = IntCounterVec::new(
+            Opts::new(
+                "sales_total",
+                "Redemptions and accruals by operation, result and code kind.",
+            ),
+            &["operation", "result", "code_kind"],
+        )?;
+        registry.register(Box::new(sales.clone()))?;
+        let sale_amount = HistogramVec::new(
+            HistogramOpts::new(
+                "sale_amount",
+                "Amounts of successful sales, in program units.",
+            )
+            .buckets(prometheus::exponential_buckets(1.0, 4.0, 12)?),
+            &["operation"],
+        )?;
+        registry.register(Box::new(sale_amount.clone()))?;
+        let fraud_events = IntCounterVec::new(
+            Opts::new(
+                "fraud_events_total",
+                "Refused codes and terminal requests by reason.",
+            ),
+            &["reason"],
+        )?;
+        registry.register(Box::new(fraud_events.clone()))?;
+        let code_verification = HistogramVec::new(
+            HistogramOpts::new(
+                "code_verification_seconds",
+                "Time to verify a payment code.",
+            )
+            .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]),
+            &["code_kind"],
+        )?;
+        registry.register(Box::new(code_verification.clone()))?;
         Ok(Self {
             registry,
             http_request_duration,
+            sales,
+            sale_amount,
+            fraud_events,
+            code_verification,
         })
     }
 

@@ -43,6 +43,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    fraud_events (merchant_id, id) {
+        merchant_id -> Uuid,
+        id -> Uuid,
+        occurred_at -> Timestamptz,
+        reason -> Text,
+        code_kind -> Nullable<Text>,
+        store_id -> Nullable<Uuid>,
+        terminal_id -> Nullable<Uuid>,
+        customer_id -> Nullable<Uuid>,
+        device_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
     idempotency_keys (merchant_id, caller_id, key) {
         merchant_id -> Uuid,
         caller_id -> Uuid,
@@ -169,6 +183,7 @@ diesel::table! {
 }
 
 diesel::joinable!(customers -> merchants (merchant_id));
+diesel::joinable!(fraud_events -> merchants (merchant_id));
 diesel::joinable!(programs -> merchants (merchant_id));
 diesel::joinable!(staff -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
@@ -177,6 +192,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     customers,
     devices,
+    fraud_events,
     idempotency_keys,
     ledger_entries,
     ledger_transfers,

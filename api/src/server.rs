@@ -57,13 +57,15 @@ pub enum StartError {
 /// accepting on SIGTERM/SIGINT and lets in-flight requests finish, for at
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
+    let metrics = Metrics::new()?;
     let state = AppState {
         db: db::pool(config.database.url.expose(), config.database.pool_size)?,
         redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
         redis_prefix: config.redis_prefix.clone(),
+        metrics: metrics.clone(),
     };
     let state = web::Data::new(state);
-    let metrics = web::Data::new(Metrics::new()?);
+    let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())

@@ -9,6 +9,7 @@ pub struct AppState {
     pub redis: RedisPool,
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

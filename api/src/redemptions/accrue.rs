@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::{SignedCall, amount, customer_of, reference, signed_call};
 use crate::codes::{CodeWindows, verify_code};
 use crate::error::ApiError;
+use crate::fraud;
 use crate::ledger::{self, LedgerError, Operation, Posting};
 use crate::schema::accounts;
 use crate::state::AppState;
@@ -65,9 +66,20 @@ pub async fn accrue(
                         .duration_since(UNIX_EPOCH)
                         .map(|d| d.as_millis() as u64)
                         .unwrap_or_default();
-                    let verified =
-                        verify_code(&state, merchant, code, now_ms, CodeWindows::default())
-                            .await??;
+                    let verdict =
+                        verify_code(&state, merchant, code, now_ms, CodeWindows::default()).await?;
+                    let verified = match verdict {
+                        Ok(verified) => verified,
+                        Err(rejection) => {
+                            let seen = fraud::Seen {
+                                code_kind: fraud::claimed_kind(code),
+                                ..Default::default()
+                            };
+                            return Err(call
+                                .refused(&state, "accrue", rejection.into(), seen)
+                                .await);
+                        }
+                    };
                     (verified.account, Some(verified.claim))
                 }
                 (None, Some(customer)) => {
@@ -92,7 +104,14 @@ pub async fn accrue(
                 context: Some(call.context(reference)),
                 request_fingerprint: Some(call.request_hash),
             };
-            ledger::post(&mut *state.db_conn().await?, &posting).await?
+            let posted = ledger::post(&mut *state.db_conn().await?, &posting).await?;
+            call.succeeded(
+                &state,
+                "accrue",
+                posting.code.as_ref().map(|c| c.kind),
+                credit.get(),
+            );
+            posted
         }
     };
     let customer = customer_of(&state, merchant.into(), posted.transfer.account).await?;

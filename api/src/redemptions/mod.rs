@@ -22,6 +22,7 @@ use tillcode_protocol::{AccountId, Amount, ProblemType};
 use uuid::Uuid;
 
 use crate::error::ApiError;
+use crate::fraud;
 use crate::ledger::{self, IdempotencyKey, Posted};
 use crate::schema::{accounts, customers};
 use crate::state::AppState;
@@ -91,6 +92,51 @@ pub async fn signed_call<T: DeserializeOwned>(
 }
 
 impl<T> SignedCall<T> {
+    /// Counts and records a refusal of this call (`operation`: `redeem` or
+    /// `accrue`), then hands the error back for the answer.
+    pub async fn refused(
+        &self,
+        state: &AppState,
+        operation: &str,
+        error: ApiError,
+        seen: fraud::Seen,
+    ) -> ApiError {
+        let kind = seen.code_kind.map_or("none", |k| k.as_str());
+        state
+            .metrics
+            .sales
+            .with_label_values(&[operation, error.kind().slug(), kind])
+            .inc();
+        let seen = fraud::Seen {
+            store: Some(self.terminal.store),
+            terminal: Some(self.terminal.id),
+            ..seen
+        };
+        fraud::record(state, Some(self.terminal.merchant), error.kind(), seen).await;
+        error
+    }
+
+    /// Counts a sale that went through.
+    pub fn succeeded(
+        &self,
+        state: &AppState,
+        operation: &str,
+        code_kind: Option<tillcode_protocol::CodeKind>,
+        amount: i64,
+    ) {
+        let kind = code_kind.map_or("none", |k| k.as_str());
+        state
+            .metrics
+            .sales
+            .with_label_values(&[operation, "ok", kind])
+            .inc();
+        state
+            .metrics
+            .sale_amount
+            .with_label_values(&[operation])
+            .observe(amount as f64);
+    }
+
     /// The answer an earlier request with this key got, if any.
     pub async fn stored_answer(&self, state: &AppState) -> Result<Option<Posted>, ApiError> {
         let mut conn = state.db_conn().await?;

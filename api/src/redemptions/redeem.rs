@@ -3,7 +3,7 @@
 //! balance, records the code as spent, the idempotency key, where the sale
 //! happened, and any earning on the rest of the purchase.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call};
 use crate::codes::{CodeRejection, CodeWindows, verify_code};
 use crate::error::ApiError;
+use crate::fraud;
 use crate::ledger::{self, Operation, Posted, Posting};
 use crate::state::AppState;
 
@@ -118,25 +119,45 @@ pub async fn redeem(
         return replayed(&state, &call, posted).await;
     }
     let merchant = call.terminal.merchant;
-    let verified = match verify_code(
+    let claimed = fraud::claimed_kind(&call.body.code);
+    let refused_code = || fraud::Seen {
+        code_kind: claimed,
+        ..Default::default()
+    };
+    let started = Instant::now();
+    let verdict = verify_code(
         &state,
         merchant,
         &call.body.code,
         now_ms(),
         CodeWindows::default(),
     )
-    .await?
-    {
+    .await?;
+    if let Some(kind) = claimed {
+        let seconds = started.elapsed().as_secs_f64();
+        state
+            .metrics
+            .code_verification
+            .with_label_values(&[kind.as_str()])
+            .observe(seconds);
+    }
+    let verified = match verdict {
         Ok(verified) => verified,
         Err(rejection @ (CodeRejection::Replayed | CodeRejection::Superseded)) => {
             // A duplicate of a request still in flight lands here; by now
             // the first may have committed its answer.
             return match call.stored_answer(&state).await? {
                 Some(posted) => replayed(&state, &call, posted).await,
-                None => Err(rejection.into()),
+                None => Err(call
+                    .refused(&state, "redeem", rejection.into(), refused_code())
+                    .await),
             };
         }
-        Err(rejection) => return Err(rejection.into()),
+        Err(rejection) => {
+            return Err(call
+                .refused(&state, "redeem", rejection.into(), refused_code())
+                .await);
+        }
     };
     let operation = match earn {
         None => Operation::Redeem {
@@ -159,7 +180,19 @@ pub async fn redeem(
         request_fingerprint: Some(call.request_hash),
     };
     let mut conn = state.db_conn().await?;
-    let posted = ledger::post(&mut conn, &posting).await?;
+    let posted = match ledger::post(&mut conn, &posting).await {
+        Ok(posted) => posted,
+        Err(e) => {
+            let seen = fraud::Seen {
+                code_kind: Some(verified.kind),
+                customer: Some(verified.customer.into()),
+                device: Some(verified.device),
+                ..Default::default()
+            };
+            return Err(call.refused(&state, "redeem", e.into(), seen).await);
+        }
+    };
+    call.succeeded(&state, "redeem", Some(verified.kind), spend.get());
     tracing::info!(
         merchant = %merchant, terminal = %call.terminal.id, redemption = %posted.transfer.id,
         code_kind = verified.kind.as_str(), "redeemed"

@@ -61,6 +61,28 @@ pub async fn authenticate(
     body: &[u8],
     require: Require,
 ) -> Result<Terminal, ApiError> {
+    let mut known: Option<(MerchantId, Uuid, Uuid)> = None;
+    let result = check(state, req, body, require, &mut known).await;
+    if let Err(error) = &result {
+        // Refusals of a known terminal are recorded for its merchant; the
+        // rest (no signature, unknown key) are only counted.
+        let seen = crate::fraud::Seen {
+            terminal: known.map(|k| k.1),
+            store: known.map(|k| k.2),
+            ..Default::default()
+        };
+        crate::fraud::record(state, known.map(|k| k.0), error.kind(), seen).await;
+    }
+    result
+}
+
+async fn check(
+    state: &AppState,
+    req: &HttpRequest,
+    body: &[u8],
+    require: Require,
+    known: &mut Option<(MerchantId, Uuid, Uuid)>,
+) -> Result<Terminal, ApiError> {
     let query = req.query_string();
     let parts = RequestParts {
         method: req.method().as_str(),
@@ -81,6 +103,7 @@ pub async fn authenticate(
     let terminal = find(state, terminal_id)
         .await?
         .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
+    *known = Some((terminal.merchant, terminal.id, terminal.store));
     let key = parse_public_key(&terminal.public_key)
         .map_err(|_| refused(HttpSignatureError::BadSignature))?;
     verify_signature(&signed, &parts, &key).map_err(refused)?;

@@ -39,6 +39,7 @@ impl TestApp {
             db: self.db.pool(8),
             redis: crate::cache::pool(&test_redis_url(), 8).expect("redis pool"),
             redis_prefix: self.redis_prefix.clone(),
+            metrics: crate::metrics::Metrics::new().expect("metrics"),
         }
     }
 

@@ -1,0 +1,105 @@
+//! Fraud events: every refused payment code and every refused request of a
+//! known terminal becomes a `fraud_events` row and a Prometheus count, with a
+//! reason from a closed set (the problem slugs below), so dashboards and
+//! alerts can tell a replay spike from a till with a wrong clock.
+
+use tillcode_protocol::{CodeKind, MerchantId, ProblemType};
+use uuid::Uuid;
+
+use crate::schema::fraud_events;
+use crate::state::AppState;
+
+/// The problem types that count as fraud signals; the table's CHECK lists
+/// the same slugs.
+const REASONS: &[ProblemType] = &[
+    ProblemType::MalformedCode,
+    ProblemType::UnknownDevice,
+    ProblemType::DeviceRevoked,
+    ProblemType::BadCodeSignature,
+    ProblemType::CodeExpired,
+    ProblemType::CodeNotYetValid,
+    ProblemType::CodeReplayed,
+    ProblemType::CodeSuperseded,
+    ProblemType::WrongMerchant,
+    ProblemType::Locked,
+    ProblemType::InsufficientBalance,
+    ProblemType::SignatureInvalid,
+    ProblemType::SignatureExpired,
+    ProblemType::SignatureReplayed,
+    ProblemType::DigestMismatch,
+    ProblemType::TerminalNotActive,
+];
+
+/// Whether a refusal of this type is recorded as a fraud event.
+pub fn is_signal(kind: ProblemType) -> bool {
+    REASONS.contains(&kind)
+}
+
+/// Where and to whom a refusal happened, as far as it is known.
+#[derive(Default)]
+pub struct Seen {
+    pub code_kind: Option<CodeKind>,
+    pub store: Option<Uuid>,
+    pub terminal: Option<Uuid>,
+    pub customer: Option<Uuid>,
+    pub device: Option<Uuid>,
+}
+
+/// Counts the refusal and, for a known merchant, records it. Never fails the
+/// request it describes: a lost event is logged, the answer still goes out.
+pub async fn record(
+    state: &AppState,
+    merchant: Option<MerchantId>,
+    reason: ProblemType,
+    seen: Seen,
+) {
+    if !is_signal(reason) {
+        return;
+    }
+    state
+        .metrics
+        .fraud_events
+        .with_label_values(&[reason.slug()])
+        .inc();
+    let Some(merchant) = merchant else { return };
+    let insert = async {
+        use diesel::ExpressionMethods;
+        use diesel_async::RunQueryDsl;
+        let mut conn = state.db_conn().await.map_err(|e| e.to_string())?;
+        diesel::insert_into(fraud_events::table)
+            .values((
+                fraud_events::merchant_id.eq(Uuid::from(merchant)),
+                fraud_events::id.eq(Uuid::now_v7()),
+                fraud_events::reason.eq(reason.slug()),
+                fraud_events::code_kind.eq(seen.code_kind.map(|k| k.as_str())),
+                fraud_events::store_id.eq(seen.store),
+                fraud_events::terminal_id.eq(seen.terminal),
+                fraud_events::customer_id.eq(seen.customer),
+                fraud_events::device_id.eq(seen.device),
+            ))
+            .execute(&mut conn)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    };
+    if let Err(e) = insert.await {
+        tracing::error!(%merchant, reason = reason.slug(), error = %e, "could not record a fraud event");
+    }
+}
+
+/// The kind of code a payload claims to be, from its prefix alone: refusals
+/// of malformed codes still get a kind when one can be told.
+pub fn claimed_kind(payload: &str) -> Option<CodeKind> {
+    if payload.starts_with("TC1K") {
+        Some(CodeKind::Online)
+    } else if payload.starts_with("TC1F") {
+        Some(CodeKind::Offline)
+    } else if !payload.is_empty() && payload.bytes().all(|b| b.is_ascii_digit() || b == b' ') {
+        Some(CodeKind::Numeric)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+DROP TABLE fraud_events;
