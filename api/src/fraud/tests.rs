@@ -28,12 +28,13 @@ async fn a_replayed_code_and_a_bad_one_are_recorded_without_the_code_and_counted
         422
     );
 
-    let rows: Vec<(
+    type Row = (
         String,
         Option<String>,
         Option<uuid::Uuid>,
         Option<uuid::Uuid>,
-    )> = fraud_events::table
+    );
+    let rows: Vec<Row> = fraud_events::table
         .order(fraud_events::id.asc())
         .select((
             fraud_events::reason,
