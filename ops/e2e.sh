@@ -141,4 +141,11 @@ expect_problem already-voided till void "$first"
 log "e2e: a revoked terminal is refused"
 "$bin/tillcode-api" admin revoke-terminal "$terminal" >/dev/null
 expect_problem terminal-not-active till accrue --customer "$ana" --amount 1
+
+if have_cmd promtool; then
+    log "e2e: promtool lints a live /metrics scrape"
+    curl -fs "$TILLCODE_API/metrics" >"$work/metrics"
+    promtool check metrics <"$work/metrics" || die "promtool check metrics failed on the live scrape"
+    grep -q 'tillcode_fraud_events_total{reason="code-replayed"}' "$work/metrics" || die "no replay counted in /metrics"
+fi
 log "e2e: passed"

@@ -44,7 +44,7 @@ packages=(
     "postgresql-client have_cmd psql"
     "redis-tools have_cmd redis-cli"
 )
-$full_run && packages+=("shellcheck have_cmd shellcheck")
+$full_run && packages+=("shellcheck have_cmd shellcheck" "prometheus have_cmd promtool")
 ensure_apt_packages "${packages[@]}"
 
 ensure_cargo_tool cargo nextest --version -- cargo-nextest --locked
@@ -78,6 +78,10 @@ if $full_run; then
 
     log "shellcheck"
     shellcheck -x ops/*.sh .ci/run
+
+    log "promtool: ops/prometheus config and alert rules"
+    promtool check config ops/prometheus/prometheus.yml
+    promtool check rules ops/prometheus/alerts.yml
 
     log "schema drift: migrations/ vs api/src/schema.rs"
     generated=$(mktemp)

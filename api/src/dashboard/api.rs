@@ -46,6 +46,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(change_terminal),
         )
         .route("/v1/dashboard/enrollments", web::post().to(create_enrollment))
+        .route("/v1/dashboard/fraud", web::get().to(super::fraud::fraud))
         .route("/v1/dashboard/export/ledger.csv", web::get().to(export_ledger));
 }
 

@@ -21,6 +21,7 @@
 //! page in headless Chromium against a real server.
 
 pub mod api;
+pub mod fraud;
 
 #[cfg(test)]
 mod tests;
