@@ -7,7 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the server exports, registered in its own registry (not the
@@ -25,6 +25,10 @@ pub struct Metrics {
     pub fraud_events: IntCounterVec,
     /// Time to verify a payment code, by `code_kind`.
     pub code_verification: HistogramVec,
+    /// Connection pools (`pool`: postgres, redis) by `state` (size, available, waiting).
+    pools: IntGaugeVec,
+    /// What merchants owe customers, per program, read at scrape time.
+    liability: IntGaugeVec,
 }
 
 impl Metrics {
@@ -75,7 +79,22 @@ impl Metrics {
             &["code_kind"],
         )?;
         registry.register(Box::new(code_verification.clone()))?;
+        let pools = IntGaugeVec::new(
+            Opts::new("pool_connections", "Connection pool state at scrape time."),
+            &["pool", "state"],
+        )?;
+        registry.register(Box::new(pools.clone()))?;
+        let liability = IntGaugeVec::new(
+            Opts::new(
+                "ledger_liability",
+                "Sum of customer balances per program, in program units.",
+            ),
+            &["merchant", "program"],
+        )?;
+        registry.register(Box::new(liability.clone()))?;
         Ok(Self {
+            pools,
+            liability,
             registry,
             http_request_duration,
             sales,
@@ -117,7 +136,11 @@ pub async fn record_request(
 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    state: web::Data<crate::state::AppState>,
+) -> HttpResponse {
+    metrics.sample(&state).await;
     match metrics.render() {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
@@ -125,6 +148,54 @@ pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
         Err(e) => actix_web::ResponseError::error_response(&crate::error::ApiError::Internal(
             format!("metrics: {e}"),
         )),
+    }
+}
+
+impl Metrics {
+    /// Gauges read at scrape time: pool state, and the ledger's liability
+    /// (one aggregate query per scrape, not per request).
+    async fn sample(&self, state: &crate::state::AppState) {
+        let db = state.db.status();
+        let redis = state.redis.status();
+        for (pool, size, available, waiting) in [
+            ("postgres", db.size, db.available, db.waiting),
+            ("redis", redis.size, redis.available, redis.waiting),
+        ] {
+            self.pools
+                .with_label_values(&[pool, "size"])
+                .set(size as i64);
+            self.pools
+                .with_label_values(&[pool, "available"])
+                .set(available as i64);
+            self.pools
+                .with_label_values(&[pool, "waiting"])
+                .set(waiting as i64);
+        }
+        let Ok(mut conn) = state.db.get().await else {
+            return;
+        };
+        use crate::schema::accounts;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        let rows: QueryResult<Vec<(uuid::Uuid, uuid::Uuid, i64)>> = accounts::table
+            .group_by((accounts::merchant_id, accounts::program_id))
+            .select((
+                accounts::merchant_id,
+                accounts::program_id,
+                diesel::dsl::sql::<diesel::sql_types::BigInt>("COALESCE(SUM(balance), 0)::bigint"),
+            ))
+            .load(&mut conn)
+            .await;
+        match rows {
+            Ok(rows) => {
+                for (merchant, program, total) in rows {
+                    self.liability
+                        .with_label_values(&[&merchant.to_string(), &program.to_string()])
+                        .set(total);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the liability for /metrics"),
+        }
     }
 }
 
@@ -153,5 +224,41 @@ mod tests {
         // Unmatched paths share one label value: the label set stays bounded.
         assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
         assert!(!text.contains("/nowhere/42"));
+    }
+}
+
+#[cfg(test)]
+mod gauge_tests {
+    use crate::ledger::{self, Operation};
+    use crate::testing::spawn_app;
+
+    #[tokio::test]
+    async fn metrics_show_the_ledger_liability_and_the_pools() {
+        let app = spawn_app().await;
+        let merchant = app.merchant().await;
+        let mut conn = app.db.connect().await;
+        let account = merchant.account_with(&mut conn, 0).await;
+        let accrue = Operation::Accrue {
+            account,
+            amount: tillcode_protocol::Amount::new(1234).unwrap(),
+        };
+        ledger::post(&mut conn, &merchant.posting("earn", accrue))
+            .await
+            .unwrap();
+        let text = reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let liability = format!(
+            "tillcode_ledger_liability{{merchant=\"{}\",program=\"{}\"}} 1234",
+            merchant.merchant, merchant.program
+        );
+        assert!(text.contains(&liability), "{text}");
+        assert!(
+            text.contains(r#"tillcode_pool_connections{pool="postgres",state="size"}"#),
+            "{text}"
+        );
     }
 }
