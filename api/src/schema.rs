@@ -101,6 +101,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    merchant_settings (merchant_id) {
+        merchant_id -> Uuid,
+        velocity_window_s -> Int4,
+        customer_max_count -> Int4,
+        customer_max_amount -> Int8,
+        device_max_count -> Int4,
+        terminal_max_count -> Int4,
+        terminal_bad_codes_max -> Int4,
+        terminal_bad_codes_window_s -> Int4,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     merchants (id) {
         id -> Uuid,
         slug -> Text,
@@ -184,6 +198,7 @@ diesel::table! {
 
 diesel::joinable!(customers -> merchants (merchant_id));
 diesel::joinable!(fraud_events -> merchants (merchant_id));
+diesel::joinable!(merchant_settings -> merchants (merchant_id));
 diesel::joinable!(programs -> merchants (merchant_id));
 diesel::joinable!(staff -> merchants (merchant_id));
 diesel::joinable!(stores -> merchants (merchant_id));
@@ -196,6 +211,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     ledger_entries,
     ledger_transfers,
+    merchant_settings,
     merchants,
     programs,
     redeemed_codes,

@@ -63,6 +63,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
         redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
+        settings: Default::default(),
     };
     let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);

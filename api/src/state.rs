@@ -10,6 +10,8 @@ pub struct AppState {
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,
     pub metrics: crate::metrics::Metrics,
+    /// Merchants' fraud settings, cached briefly.
+    pub settings: crate::fraud::settings::SettingsCache,
 }
 
 impl AppState {

@@ -1,1 +1,2 @@
+DROP TABLE merchant_settings;
 DROP TABLE fraud_events;

@@ -61,6 +61,7 @@ problem_types! {
     /// this slug still recognise it.
     IdempotencyInFlight => ("idempotency-in-flight", 409, "A request with this idempotency key is still being processed"),
     RateLimited => ("rate-limited", 429, "Too many requests"),
+    VelocityLimit => ("velocity-limit", 429, "Too many or too large redemptions in a short time"),
     ServiceUnavailable => ("unavailable", 503, "A dependency is unavailable; retry later"),
     Internal => ("internal", 500, "Internal error"),
 

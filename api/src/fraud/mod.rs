@@ -3,6 +3,9 @@
 //! reason from a closed set (the problem slugs below), so dashboards and
 //! alerts can tell a replay spike from a till with a wrong clock.
 
+pub mod settings;
+pub mod velocity;
+
 use tillcode_protocol::{CodeKind, MerchantId, ProblemType};
 use uuid::Uuid;
 
@@ -28,7 +31,17 @@ const REASONS: &[ProblemType] = &[
     ProblemType::SignatureReplayed,
     ProblemType::DigestMismatch,
     ProblemType::TerminalNotActive,
+    ProblemType::VelocityLimit,
 ];
+
+/// Refusals of the code itself (not of the balance or the limits): the ones
+/// that count towards suspending a terminal that keeps submitting bad codes.
+pub fn is_bad_code(kind: ProblemType) -> bool {
+    REASONS[..10].contains(&kind)
+}
+
+/// The event recorded when a terminal is suspended for too many bad codes.
+pub const TERMINAL_AUTO_SUSPENDED: &str = "terminal-auto-suspended";
 
 /// Whether a refusal of this type is recorded as a fraud event.
 pub fn is_signal(kind: ProblemType) -> bool {
@@ -53,13 +66,22 @@ pub async fn record(
     reason: ProblemType,
     seen: Seen,
 ) {
-    if !is_signal(reason) {
-        return;
+    if is_signal(reason) {
+        record_slug(state, merchant, reason.slug(), seen).await;
     }
+}
+
+/// `record` for a reason of the closed set given by its slug.
+pub async fn record_slug(
+    state: &AppState,
+    merchant: Option<MerchantId>,
+    reason: &'static str,
+    seen: Seen,
+) {
     state
         .metrics
         .fraud_events
-        .with_label_values(&[reason.slug()])
+        .with_label_values(&[reason])
         .inc();
     let Some(merchant) = merchant else { return };
     let insert = async {
@@ -70,7 +92,7 @@ pub async fn record(
             .values((
                 fraud_events::merchant_id.eq(Uuid::from(merchant)),
                 fraud_events::id.eq(Uuid::now_v7()),
-                fraud_events::reason.eq(reason.slug()),
+                fraud_events::reason.eq(reason),
                 fraud_events::code_kind.eq(seen.code_kind.map(|k| k.as_str())),
                 fraud_events::store_id.eq(seen.store),
                 fraud_events::terminal_id.eq(seen.terminal),
@@ -83,7 +105,7 @@ pub async fn record(
             .map_err(|e| e.to_string())
     };
     if let Err(e) = insert.await {
-        tracing::error!(%merchant, reason = reason.slug(), error = %e, "could not record a fraud event");
+        tracing::error!(%merchant, reason, error = %e, "could not record a fraud event");
     }
 }
 

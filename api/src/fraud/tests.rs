@@ -79,3 +79,105 @@ fn the_recorded_reasons_are_a_closed_set_matching_the_table() {
         );
     }
 }
+
+async fn set_limits(
+    app: &crate::testing::TestApp,
+    merchant: tillcode_protocol::MerchantId,
+    customer_max: i32,
+    bad_codes_max: i32,
+) {
+    use crate::schema::merchant_settings;
+    diesel::insert_into(merchant_settings::table)
+        .values((
+            merchant_settings::merchant_id.eq(uuid::Uuid::from(merchant)),
+            merchant_settings::customer_max_count.eq(customer_max),
+            merchant_settings::terminal_bad_codes_max.eq(bad_codes_max),
+        ))
+        .execute(&mut app.db.connect().await)
+        .await
+        .unwrap();
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+#[tokio::test]
+async fn a_customer_past_the_merchants_velocity_limit_is_refused_before_any_debit() {
+    let app = spawn_app().await;
+    let merchant = app.merchant().await;
+    set_limits(&app, merchant.merchant, 2, 30).await;
+    let terminal = enrolled_terminal(&app, merchant.merchant).await;
+    let phone = sign_up(&app, merchant.merchant, "ana@example.com").await;
+    let accrue = crate::ledger::Operation::Accrue {
+        account: {
+            let (_, b) =
+                crate::testing::customer::get(&app, "/v1/me/balance", &phone.access_token).await;
+            b["account_id"].as_str().unwrap().parse().unwrap()
+        },
+        amount: tillcode_protocol::Amount::new(100).unwrap(),
+    };
+    crate::ledger::post(
+        &mut app.db.connect().await,
+        &merchant.posting("opening", accrue),
+    )
+    .await
+    .unwrap();
+    for key in ["v1", "v2"] {
+        let (status, body) = terminal
+            .redeem(&app, &phone.offline_code(now_ms()), 1, key)
+            .await;
+        assert_eq!(status, 201, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let (status, body) = terminal
+        .redeem(&app, &phone.offline_code(now_ms()), 1, "v3")
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["type"], "https://tillcode.dev/problems/velocity-limit");
+    let (_, balance) =
+        crate::testing::customer::get(&app, "/v1/me/balance", &phone.access_token).await;
+    assert_eq!(balance["balance"], 98);
+}
+
+#[tokio::test]
+async fn a_terminal_that_keeps_submitting_bad_codes_is_suspended_and_a_manager_can_resume_it() {
+    let app = spawn_app().await;
+    let merchant = app.merchant().await;
+    set_limits(&app, merchant.merchant, 20, 3).await;
+    let terminal = enrolled_terminal(&app, merchant.merchant).await;
+    for key in ["b1", "b2", "b3"] {
+        assert_eq!(terminal.redeem(&app, "TC1KAAAA", 1, key).await.0, 422);
+    }
+    let (status, body) = terminal.redeem(&app, "TC1KAAAA", 1, "b4").await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (
+            401,
+            Some("https://tillcode.dev/problems/terminal-not-active")
+        )
+    );
+    let suspended: i64 = fraud_events::table
+        .filter(fraud_events::reason.eq("terminal-auto-suspended"))
+        .count()
+        .get_result(&mut app.db.connect().await)
+        .await
+        .unwrap();
+    assert_eq!(suspended, 1);
+    let state = app.state();
+    crate::terminals::enrollment::set_status(
+        &mut state.db_conn().await.unwrap(),
+        None,
+        terminal.id,
+        &["suspended"],
+        "active",
+        "manager",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(terminal.redeem(&app, "TC1KAAAA", 1, "b5").await.0, 422);
+}

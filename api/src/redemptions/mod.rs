@@ -113,7 +113,47 @@ impl<T> SignedCall<T> {
             ..seen
         };
         fraud::record(state, Some(self.terminal.merchant), error.kind(), seen).await;
+        if fraud::is_bad_code(error.kind())
+            && let Err(e) = self.suspend_if_too_many_bad_codes(state).await
+        {
+            tracing::error!(terminal = %self.terminal.id, error = %e, "could not check bad codes");
+        }
         error
+    }
+
+    /// A terminal that keeps submitting refused codes is suspended until a
+    /// manager resumes it (`admin approve-terminal` or the dashboard).
+    async fn suspend_if_too_many_bad_codes(&self, state: &AppState) -> Result<(), ApiError> {
+        let settings = state.settings.get(state, self.terminal.merchant).await?;
+        if !fraud::velocity::bad_code_crosses_threshold(state, &settings, self.terminal.id).await? {
+            return Ok(());
+        }
+        let mut conn = state.db_conn().await?;
+        let suspended = crate::terminals::enrollment::set_status(
+            &mut conn,
+            Some(self.terminal.merchant),
+            self.terminal.id,
+            &["active"],
+            "suspended",
+            "auto: too many refused codes",
+        )
+        .await?;
+        if suspended.is_some() {
+            tracing::warn!(terminal = %self.terminal.id, "terminal suspended after too many refused codes");
+            let seen = fraud::Seen {
+                store: Some(self.terminal.store),
+                terminal: Some(self.terminal.id),
+                ..Default::default()
+            };
+            fraud::record_slug(
+                state,
+                Some(self.terminal.merchant),
+                fraud::TERMINAL_AUTO_SUSPENDED,
+                seen,
+            )
+            .await;
+        }
+        Ok(())
     }
 
     /// Counts a sale that went through.

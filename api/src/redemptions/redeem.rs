@@ -170,6 +170,21 @@ pub async fn redeem(
             earn,
         },
     };
+    let settings = state.settings.get(&state, merchant).await?;
+    let who = fraud::velocity::Subjects {
+        customer: verified.customer.into(),
+        device: verified.device,
+        terminal: call.terminal.id,
+    };
+    if let Err(e) = fraud::velocity::admit(&state, &settings, &who, spend.get()).await {
+        let seen = fraud::Seen {
+            code_kind: Some(verified.kind),
+            customer: Some(verified.customer.into()),
+            device: Some(verified.device),
+            ..Default::default()
+        };
+        return Err(call.refused(&state, "redeem", e, seen).await);
+    }
     let posting = Posting {
         merchant,
         caller: call.terminal.id,

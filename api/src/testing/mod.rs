@@ -40,6 +40,7 @@ impl TestApp {
             redis: crate::cache::pool(&test_redis_url(), 8).expect("redis pool"),
             redis_prefix: self.redis_prefix.clone(),
             metrics: crate::metrics::Metrics::new().expect("metrics"),
+            settings: Default::default(),
         }
     }
 

@@ -1,0 +1,78 @@
+//! A merchant's fraud settings, with defaults for merchants that set none.
+//! Read on the redemption path, so kept in memory for a short while.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use tillcode_protocol::MerchantId;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::schema::merchant_settings;
+use crate::state::AppState;
+
+/// How long a server trusts what it read; a change takes effect within it.
+const FRESH_FOR: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Queryable)]
+pub struct Settings {
+    pub velocity_window_s: i32,
+    pub customer_max_count: i32,
+    pub customer_max_amount: i64,
+    pub device_max_count: i32,
+    pub terminal_max_count: i32,
+    pub terminal_bad_codes_max: i32,
+    pub terminal_bad_codes_window_s: i32,
+}
+
+impl Default for Settings {
+    /// The column defaults of `merchant_settings`.
+    fn default() -> Self {
+        Self {
+            velocity_window_s: 3600,
+            customer_max_count: 20,
+            customer_max_amount: 1_000_000,
+            device_max_count: 20,
+            terminal_max_count: 600,
+            terminal_bad_codes_max: 30,
+            terminal_bad_codes_window_s: 600,
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct SettingsCache(Arc<Mutex<HashMap<MerchantId, (Instant, Settings)>>>);
+
+impl SettingsCache {
+    pub async fn get(&self, state: &AppState, merchant: MerchantId) -> Result<Settings, ApiError> {
+        if let Ok(cache) = self.0.lock()
+            && let Some((read_at, settings)) = cache.get(&merchant)
+            && read_at.elapsed() < FRESH_FOR
+        {
+            return Ok(*settings);
+        }
+        let row: Option<Settings> = merchant_settings::table
+            .find(Uuid::from(merchant))
+            .select((
+                merchant_settings::velocity_window_s,
+                merchant_settings::customer_max_count,
+                merchant_settings::customer_max_amount,
+                merchant_settings::device_max_count,
+                merchant_settings::terminal_max_count,
+                merchant_settings::terminal_bad_codes_max,
+                merchant_settings::terminal_bad_codes_window_s,
+            ))
+            .first(&mut *state.db_conn().await?)
+            .await
+            .optional()
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let settings = row.unwrap_or_default();
+        if let Ok(mut cache) = self.0.lock() {
+            cache.insert(merchant, (Instant::now(), settings));
+        }
+        Ok(settings)
+    }
+}
