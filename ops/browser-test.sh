@@ -6,7 +6,12 @@
 # driving Debian's Chromium, its camera fed a video of the customer's QR):
 # enroll, approve, scan, replay, typed and pasted codes. Before that, the
 # till's signing code is checked against the protocol vectors in node.
-# Screenshots: target/browser-test/*.png.
+# Then ops/browser-test/dashboard.spec.mjs drives /dashboard: a manager and a
+# viewer made with `admin create-staff`, sign-in, the overview, an enrollment
+# approved in the page (the terminal is the cashier CLI) whose sale then
+# shows on the overview, customers, fraud, CSV, sign-out, and the viewer
+# refused (403).
+# Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png).
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as
 # test.sh); CHROMIUM to use another browser than /usr/bin/chromium.
 set -euo pipefail
@@ -43,7 +48,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -q -p tillcode-api -p tillcode-customer
+cargo build --locked -q -p tillcode-api -p tillcode-customer -p tillcode-cashier
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin="$target/debug"
 "$bin/tillcode-api" admin --help 2>/dev/null | grep -q create-enrollment ||
@@ -87,3 +92,15 @@ TILL_URL="$TILLCODE_API" TILL_STORE_ID="$store" TILL_ENROLL_CODE="$code" \
     die "the browser test failed (screenshots in $shots); API log:
 $(tail -n 40 "$work/api.log")"
 log "browser-test: passed; screenshots in $shots"
+
+log "browser-test: headless Chromium drives /dashboard"
+curl -fs -o /dev/null "$TILLCODE_API/dashboard" ||
+    die "the API does not serve /dashboard: add .configure(dashboard::routes) in api/src/server.rs"
+DASH_URL="$TILLCODE_API" DASH_MERCHANT_ID="$merchant" DASH_STORE_ID="$store" \
+    TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CASHIER_BIN="$bin/tillcode-cashier" \
+    TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" DASH_CUSTOMER_HOME="$work/dana" \
+    DASH_WORK="$work" DASH_SCREENSHOTS="$shots" \
+    node ops/browser-test/dashboard.spec.mjs ||
+    die "the dashboard browser test failed (screenshots in $shots); API log:
+$(tail -n 40 "$work/api.log")"
+log "browser-test: dashboard passed; screenshots in $shots"

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod codes;
 pub mod config;
 pub mod customers;
+pub mod dashboard;
 pub mod db;
 pub mod demo_seed;
 pub mod devices;

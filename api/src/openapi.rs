@@ -51,6 +51,15 @@ pub struct ProblemSchema {
         crate::staff::session::sign_in,
         crate::staff::session::sign_out,
         crate::staff::session::me,
+        crate::dashboard::api::overview,
+        crate::dashboard::api::stores,
+        crate::dashboard::api::customers,
+        crate::dashboard::api::history,
+        crate::dashboard::api::terminals,
+        crate::dashboard::api::change_terminal,
+        crate::dashboard::api::create_enrollment,
+        crate::dashboard::api::export_ledger,
+        crate::dashboard::fraud::fraud,
     ),
     components(schemas(ProblemSchema)),
     modifiers(&BearerTokens),
@@ -63,6 +72,7 @@ pub struct ProblemSchema {
         (name = "terminals", description = "Cashier terminals: enrollment and status"),
         (name = "till", description = "What a terminal does at the till; every request signed (RFC 9421) and idempotent"),
         (name = "staff", description = "Staff sign-in for the dashboard (cookie session, CSRF header)"),
+        (name = "dashboard", description = "The merchant dashboard's data; staff session cookie, X-CSRF-Token on every POST, viewers may only read"),
     )
 )]
 pub struct ApiDoc;

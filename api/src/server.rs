@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
 use crate::{
-    cache, codes, customers, db, devices, error, links, openapi, redemptions, routes, staff,
-    terminals, till,
+    cache, codes, customers, dashboard, db, devices, error, links, openapi, redemptions, routes,
+    staff, terminals, till,
 };
 
 /// Routes and extractor settings; shared by `serve` and the tests.
@@ -38,7 +38,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(terminals::routes)
         .configure(redemptions::routes)
         .configure(staff::routes)
-        .configure(till::routes);
+        .configure(till::routes)
+        .configure(dashboard::routes);
 }
 
 #[derive(Debug, thiserror::Error)]

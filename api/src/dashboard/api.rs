@@ -45,9 +45,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/v1/dashboard/terminals/{id}/{action}",
             web::post().to(change_terminal),
         )
-        .route("/v1/dashboard/enrollments", web::post().to(create_enrollment))
+        .route(
+            "/v1/dashboard/enrollments",
+            web::post().to(create_enrollment),
+        )
         .route("/v1/dashboard/fraud", web::get().to(super::fraud::fraud))
-        .route("/v1/dashboard/export/ledger.csv", web::get().to(export_ledger));
+        .route(
+            "/v1/dashboard/export/ledger.csv",
+            web::get().to(export_ledger),
+        );
 }
 
 fn db_error(e: diesel::result::Error) -> ApiError {
@@ -524,7 +530,14 @@ pub async fn terminals(
     let out: Vec<DashboardTerminal> = rows
         .into_iter()
         .map(|r| DashboardTerminal {
-            terminal: TerminalView::new(r.id, merchant, r.store_id, r.name, r.status, &r.public_key),
+            terminal: TerminalView::new(
+                r.id,
+                merchant,
+                r.store_id,
+                r.name,
+                r.status,
+                &r.public_key,
+            ),
             store_name: r.store_name,
             created_at: r.created_at,
             last_transaction_at: r.last_transaction_at,
@@ -562,14 +575,18 @@ pub async fn change_terminal(
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such action"))?;
     let by = format!("staff:{}", session.staff);
     let mut conn = state.db_conn().await?;
-    match enrollment::set_status(&mut conn, Some(session.merchant), terminal, from, to, &by).await? {
+    match enrollment::set_status(&mut conn, Some(session.merchant), terminal, from, to, &by).await?
+    {
         Some(view) => {
             tracing::info!(merchant = %session.merchant, %terminal, staff = %session.staff, to, "terminal status changed");
             Ok(HttpResponse::Ok().json(view))
         }
         None => Err(ApiError::client(
             ProblemType::NotFound,
-            format!("no terminal {terminal} here in status {}", from.join(" or ")),
+            format!(
+                "no terminal {terminal} here in status {}",
+                from.join(" or ")
+            ),
         )),
     }
 }
@@ -617,13 +634,15 @@ pub async fn create_enrollment(
     if owned.is_empty() {
         return Err(ApiError::client(ProblemType::NotFound, "no such store"));
     }
-    let created =
-        enrollment::create(&mut conn, body.store_id, &format!("staff:{}", session.staff)).await?;
-    let qr = qrcode::QrCode::with_error_correction_level(
-        created.code.as_bytes(),
-        qrcode::EcLevel::M,
+    let created = enrollment::create(
+        &mut conn,
+        body.store_id,
+        &format!("staff:{}", session.staff),
     )
-    .map_err(|e| ApiError::Internal(format!("qr: {e}")))?;
+    .await?;
+    let qr =
+        qrcode::QrCode::with_error_correction_level(created.code.as_bytes(), qrcode::EcLevel::M)
+            .map_err(|e| ApiError::Internal(format!("qr: {e}")))?;
     let qr_svg = qr
         .render::<qrcode::render::svg::Color<'_>>()
         .min_dimensions(200, 200)

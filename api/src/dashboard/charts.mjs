@@ -1,6 +1,6 @@
 // A tiny SVG chart renderer for the dashboard: grouped vertical bars over
 // time and horizontal bars by category. No dependencies, nothing from the
-// network; every element is made with createElementNS (never innerHTML), so
+// network; every element is made with createElementNS (no markup strings), so
 // the page's script-src 'self' / style-src 'self' policy holds.
 //
 // Each chart is an <svg role="img"> labelled by its own <title> and <desc>
@@ -16,14 +16,21 @@ function svg(tag, attrs = {}, ...children) {
   return node;
 }
 
-/** A "nice" upper bound for an axis: 1, 2 or 5 times a power of ten. */
-export function niceMax(value) {
-  if (!(value > 0)) return 1;
+/** The smallest of 1, 2 or 5 times a power of ten that is at least `value`. */
+function niceUp(value) {
   const power = 10 ** Math.floor(Math.log10(value));
   for (const step of [1, 2, 5, 10]) {
     if (step * power >= value) return step * power;
   }
   return 10 * power;
+}
+
+/** The top of an axis with four round steps; whole steps for whole numbers. */
+export function niceMax(value) {
+  if (!(value > 0)) return 4;
+  let step = niceUp(value / 4);
+  if (Number.isInteger(value)) step = Math.max(1, Math.ceil(step));
+  return step * 4;
 }
 
 let uid = 0;
@@ -82,7 +89,8 @@ export function groupedBars({ title, summary, labels, series, format = String, w
     const x0 = margin.left + i * groupW + groupW * 0.1;
     series.forEach((s, j) => {
       const v = s.values[i] ?? 0;
-      const h = Math.max(v > 0 ? 1 : 0, margin.top + plotH - y(v));
+      // A small non-zero value stays visible.
+      const h = Math.max(v > 0 ? 2 : 0, margin.top + plotH - y(v));
       const bar = svg("rect", {
         x: x0 + j * barW,
         y: margin.top + plotH - h,
@@ -134,10 +142,11 @@ export function horizontalBars({ title, summary, rows, format = String, classNam
   const height = margin.top + margin.bottom + Math.max(1, rows.length) * rowH;
   const root = frame(title, summary, width, height);
   const plotW = width - margin.left - margin.right;
-  const max = niceMax(Math.max(0, ...rows.map((r) => r.value)));
+  // No axis here: the longest bar is the largest value.
+  const max = Math.max(1, ...rows.map((r) => r.value));
   rows.forEach((r, i) => {
     const yTop = margin.top + i * rowH;
-    const w = Math.max(r.value > 0 ? 1 : 0, (r.value / max) * plotW);
+    const w = Math.max(r.value > 0 ? 2 : 0, (r.value / max) * plotW);
     const label = r.label.length > 26 ? `${r.label.slice(0, 25)}…` : r.label;
     root.append(text(margin.left - 8, yTop + rowH / 2 + 5, label, { "text-anchor": "end", class: "chart-label" }));
     const bar = svg("rect", { x: margin.left, y: yTop + 4, width: w, height: rowH - 8, class: className });

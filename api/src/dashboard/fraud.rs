@@ -66,7 +66,8 @@ pub struct FraudReport {
     pub by_terminal: Vec<FraudGroup>,
 }
 
-const WINDOW: &str = "occurred_at >= ((now() AT TIME ZONE 'UTC')::date - ($2 - 1))::timestamp AT TIME ZONE 'UTC'";
+const WINDOW: &str =
+    "occurred_at >= ((now() AT TIME ZONE 'UTC')::date - ($2 - 1))::timestamp AT TIME ZONE 'UTC'";
 
 fn db_error(e: diesel::result::Error) -> ApiError {
     ApiError::Internal(e.to_string())

@@ -81,8 +81,7 @@ impl Dash {
         let service = actix_test::init_service(
             App::new()
                 .app_data(self.state.clone())
-                .configure(crate::server::configure)
-                .configure(routes),
+                .configure(crate::server::configure),
         )
         .await;
         let mut req = actix_test::TestRequest::default().method(method).uri(path);
@@ -137,7 +136,10 @@ impl Dash {
             )
             .await;
         assert_eq!(res.status, 200, "{}", res.text());
-        let cookie = res.headers[header::SET_COOKIE]
+        let cookie = res
+            .headers
+            .get(header::SET_COOKIE)
+            .unwrap()
             .to_str()
             .unwrap()
             .split(';')
@@ -197,7 +199,10 @@ async fn pending_terminal(dash: &Dash, merchant: MerchantId) -> (Uuid, Uuid) {
     let key = ed25519_dalek::SigningKey::generate(&mut rand_core::OsRng);
     let (status, body) = enroll(&dash.app, store, &enrollment.code, &key, "Till 9").await;
     assert_eq!(status, 201, "{body}");
-    (body["terminal_id"].as_str().unwrap().parse().unwrap(), store)
+    (
+        body["terminal_id"].as_str().unwrap().parse().unwrap(),
+        store,
+    )
 }
 
 #[tokio::test]
@@ -229,7 +234,9 @@ async fn the_overview_counts_a_redemption_made_through_the_api() {
     assert_eq!(stores[0]["redeemed_today"], 30);
 
     // The customer, by email prefix and by id, and their history in pages.
-    let res = dash.get("/v1/dashboard/customers?q=ANA%40ex", &manager).await;
+    let res = dash
+        .get("/v1/dashboard/customers?q=ANA%40ex", &manager)
+        .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let found = res.json();
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
@@ -446,13 +453,17 @@ async fn the_csv_export_has_a_header_and_one_row_per_transfer() {
     let res = dash.get("/v1/dashboard/export/ledger.csv", &viewer).await;
     assert_eq!(res.status, 200);
     assert!(
-        res.headers[header::CONTENT_TYPE]
+        res.headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
             .to_str()
             .unwrap()
             .starts_with("text/csv")
     );
     assert!(
-        res.headers[header::CONTENT_DISPOSITION]
+        res.headers
+            .get(header::CONTENT_DISPOSITION)
+            .unwrap()
             .to_str()
             .unwrap()
             .starts_with("attachment; filename=\"ledger-")
@@ -572,7 +583,11 @@ async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
         assert!(csp.split("; ").any(|d| d == "connect-src 'self'"));
         assert_eq!(header_of(&res, "x-frame-options"), "DENY");
     }
-    for path in ["/dashboard/mod.rs", "/dashboard/index.html", "/dashboard/x.js"] {
+    for path in [
+        "/dashboard/mod.rs",
+        "/dashboard/index.html",
+        "/dashboard/x.js",
+    ] {
         let res =
             actix_test::call_service(&app, actix_test::TestRequest::get().uri(path).to_request())
                 .await;
@@ -643,7 +658,14 @@ fn the_page_obeys_its_policy_and_names_only_served_files() {
         let js = std::str::from_utf8(a.body)
             .unwrap()
             .replace("\"http://www.w3.org/2000/svg\"", "");
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "eval(", "http://", "https://"] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "eval(",
+            "http://",
+            "https://",
+        ] {
             assert!(!js.contains(sink), "{} uses {sink}", a.name);
         }
     }
