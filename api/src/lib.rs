@@ -28,6 +28,7 @@ pub mod state;
 pub mod telemetry;
 pub mod terminals;
 pub mod till;
+pub mod web_app;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

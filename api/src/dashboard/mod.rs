@@ -26,11 +26,9 @@ pub mod fraud;
 #[cfg(test)]
 mod tests;
 
-use std::sync::LazyLock;
+use actix_web::web;
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::{Digest, Sha256};
+use crate::web_app::{Asset, CSS, HTML, JS, WebApp};
 
 /// The page's policy: as the till's, without camera or media, and images
 /// from this origin or `data:` (the enrollment QR).
@@ -40,26 +38,17 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self
 
 const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=(), payment=()";
 
-struct Asset {
-    /// The file name under `/dashboard/`; empty for the page itself.
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
-
 /// The page, then every file it may load. Nothing else under `/dashboard/`
 /// exists.
 static ASSETS: &[Asset] = &[
     Asset {
         name: "",
-        content_type: "text/html; charset=utf-8",
+        content_type: HTML,
         body: include_bytes!("index.html"),
     },
     Asset {
         name: "dashboard.css",
-        content_type: "text/css; charset=utf-8",
+        content_type: CSS,
         body: include_bytes!("dashboard.css"),
     },
     Asset {
@@ -74,78 +63,14 @@ static ASSETS: &[Asset] = &[
     },
 ];
 
-/// A strong ETag per asset, in `ASSETS` order.
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ASSETS
-        .iter()
-        .map(|a| format!("\"{}\"", hex::encode(&Sha256::digest(a.body)[..16])))
-        .collect()
-});
+static APP: WebApp = WebApp::new(
+    "/dashboard",
+    ASSETS,
+    CONTENT_SECURITY_POLICY,
+    PERMISSIONS_POLICY,
+);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/dashboard", web::get().to(page))
-        .route(
-            "/dashboard/",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/dashboard"))
-                    .finish()
-            }),
-        )
-        .route("/dashboard/{file}", web::get().to(file))
-        .configure(api::routes);
-}
-
-async fn page(req: HttpRequest) -> HttpResponse {
-    serve(0, &req)
-}
-
-async fn file(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
-    let name = name.into_inner();
-    match ASSETS
-        .iter()
-        .position(|a| !a.name.is_empty() && a.name == name)
-    {
-        Some(i) => serve(i, &req),
-        None => crate::error::not_found().await,
-    }
-}
-
-fn serve(i: usize, req: &HttpRequest) -> HttpResponse {
-    let (Some(asset), Some(etag)) = (ASSETS.get(i), ETAGS.get(i)) else {
-        return HttpResponse::InternalServerError().finish();
-    };
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-        });
-    let mut res = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, etag.as_str()))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((
-            header::HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static(PERMISSIONS_POLICY),
-        ))
-        .insert_header((
-            header::HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ));
-    if fresh {
-        res.finish()
-    } else {
-        res.content_type(asset.content_type).body(asset.body)
-    }
+    APP.routes(cfg);
+    cfg.configure(api::routes);
 }

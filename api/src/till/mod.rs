@@ -14,11 +14,9 @@
 //! with an `ETag`, so a till picks up a new release on its next load without
 //! downloading unchanged files again.
 
-use std::sync::LazyLock;
+use actix_web::web;
 
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::{Digest, Sha256};
+use crate::web_app::{Asset, CSS, HTML, JS, WebApp};
 
 /// The page's policy. `worker-src` and the rest only narrow what
 /// `default-src 'self'` would allow.
@@ -30,14 +28,6 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self
 /// The camera for this origin only; nothing else the page does not use.
 const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(), payment=()";
 
-struct Asset {
-    /// The file name under `/till/`; empty for the page itself at `/till`.
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
-}
-
-const JS: &str = "text/javascript; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
 
 /// The page, then every file it may load. Nothing else under `/till/`
@@ -45,12 +35,12 @@ const TEXT: &str = "text/plain; charset=utf-8";
 static ASSETS: &[Asset] = &[
     Asset {
         name: "",
-        content_type: "text/html; charset=utf-8",
+        content_type: HTML,
         body: include_bytes!("index.html"),
     },
     Asset {
         name: "till.css",
-        content_type: "text/css; charset=utf-8",
+        content_type: CSS,
         body: include_bytes!("till.css"),
     },
     Asset {
@@ -85,80 +75,10 @@ static ASSETS: &[Asset] = &[
     },
 ];
 
-/// A strong ETag per asset, in `ASSETS` order: the first 16 bytes of the
-/// SHA-256 of its body, in hex.
-static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ASSETS
-        .iter()
-        .map(|a| format!("\"{}\"", hex::encode(&Sha256::digest(a.body)[..16])))
-        .collect()
-});
+static APP: WebApp = WebApp::new("/till", ASSETS, CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/till", web::get().to(page))
-        .route(
-            "/till/",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/till"))
-                    .finish()
-            }),
-        )
-        .route("/till/{file}", web::get().to(file));
-}
-
-async fn page(req: HttpRequest) -> HttpResponse {
-    serve(0, &req)
-}
-
-async fn file(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
-    let name = name.into_inner();
-    match ASSETS
-        .iter()
-        .position(|a| !a.name.is_empty() && a.name == name)
-    {
-        Some(i) => serve(i, &req),
-        None => crate::error::not_found().await,
-    }
-}
-
-fn serve(i: usize, req: &HttpRequest) -> HttpResponse {
-    let (Some(asset), Some(etag)) = (ASSETS.get(i), ETAGS.get(i)) else {
-        return HttpResponse::InternalServerError().finish();
-    };
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(str::trim)
-                .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
-        });
-    let mut res = if fresh {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::ETAG, etag.as_str()))
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
-        .insert_header((
-            header::HeaderName::from_static("permissions-policy"),
-            HeaderValue::from_static(PERMISSIONS_POLICY),
-        ))
-        .insert_header((
-            header::HeaderName::from_static("cross-origin-opener-policy"),
-            HeaderValue::from_static("same-origin"),
-        ));
-    if fresh {
-        res.finish()
-    } else {
-        res.content_type(asset.content_type).body(asset.body)
-    }
+    APP.routes(cfg);
 }
 
 #[cfg(test)]
@@ -168,6 +88,7 @@ mod tests {
     use actix_web::test as actix_test;
 
     use super::{ASSETS, CONTENT_SECURITY_POLICY, routes};
+    use crate::web_app::{CSS, HTML};
 
     fn header_of<'a>(res: &'a actix_web::dev::ServiceResponse, name: &str) -> &'a str {
         res.headers()
@@ -185,7 +106,7 @@ mod tests {
         )
         .await;
         assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(header_of(&res, "content-type"), "text/html; charset=utf-8");
+        assert_eq!(header_of(&res, "content-type"), HTML);
         assert_eq!(header_of(&res, "cache-control"), "no-cache");
         let csp = header_of(&res, "content-security-policy");
         assert_eq!(csp, CONTENT_SECURITY_POLICY);
@@ -213,7 +134,7 @@ mod tests {
     async fn every_asset_is_served_with_its_type_and_others_are_404() {
         let app = actix_test::init_service(App::new().configure(routes)).await;
         for (path, ty) in [
-            ("/till/till.css", "text/css; charset=utf-8"),
+            ("/till/till.css", CSS),
             ("/till/app.mjs", "text/javascript; charset=utf-8"),
             ("/till/signing.mjs", "text/javascript; charset=utf-8"),
             ("/till/scan-worker.js", "text/javascript; charset=utf-8"),
