@@ -255,6 +255,8 @@ async function main() {
   // ---------------------------------------------------------------- fraud, CSV
   await page.click('#nav a[data-page="fraud"]');
   await visible(page, "#fraud-chart svg");
+  // The till test scanned one code twice: that replay must show up here.
+  await page.getByText("Code used twice").first().waitFor({ timeout: 10000 });
   await screenshot(page, "08-fraud");
   const csv = await page.request.get(`${BASE}/v1/dashboard/export/ledger.csv`);
   assert.equal(csv.status(), 200);
