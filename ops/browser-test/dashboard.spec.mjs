@@ -256,7 +256,11 @@ async function main() {
   await page.click('#nav a[data-page="fraud"]');
   await visible(page, "#fraud-chart svg");
   // The till test scanned one code twice: that replay must show up here.
-  await page.getByText("Code used twice").first().waitFor({ timeout: 10000 });
+  await page.waitForFunction(
+    () => document.querySelector("#fraud-reasons")?.textContent.includes("Code used twice"),
+    null,
+    { timeout: 10000 },
+  );
   await screenshot(page, "08-fraud");
   const csv = await page.request.get(`${BASE}/v1/dashboard/export/ledger.csv`);
   assert.equal(csv.status(), 200);
