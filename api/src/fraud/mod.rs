@@ -37,7 +37,19 @@ const REASONS: &[ProblemType] = &[
 /// Refusals of the code itself (not of the balance or the limits): the ones
 /// that count towards suspending a terminal that keeps submitting bad codes.
 pub fn is_bad_code(kind: ProblemType) -> bool {
-    REASONS[..10].contains(&kind)
+    matches!(
+        kind,
+        ProblemType::MalformedCode
+            | ProblemType::UnknownDevice
+            | ProblemType::DeviceRevoked
+            | ProblemType::BadCodeSignature
+            | ProblemType::CodeExpired
+            | ProblemType::CodeNotYetValid
+            | ProblemType::CodeReplayed
+            | ProblemType::CodeSuperseded
+            | ProblemType::WrongMerchant
+            | ProblemType::Locked
+    )
 }
 
 /// The event recorded when a terminal is suspended for too many bad codes.
