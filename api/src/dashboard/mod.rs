@@ -20,6 +20,7 @@
 //! no-cache` with an `ETag`. `ops/browser-test/dashboard.spec.mjs` drives the
 //! page in headless Chromium against a real server.
 
+pub mod actions;
 pub mod api;
 pub mod fraud;
 
@@ -72,5 +73,8 @@ static APP: WebApp = WebApp::new(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     APP.routes(cfg);
-    cfg.configure(api::routes);
+    cfg.configure(api::routes).configure(actions::routes);
 }
+
+#[cfg(test)]
+mod actions_tests;

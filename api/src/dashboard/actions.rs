@@ -1,0 +1,154 @@
+//! Dashboard actions on a customer: a balance adjustment with a reason (the
+//! ledger's ADJUST, recorded with the staff member as actor), and unlocking
+//! a device's numeric-code fallback after too many wrong codes.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use redis::AsyncCommands;
+use serde::{Deserialize, Serialize};
+use tillcode_protocol::{AccountId, Amount, ProblemType};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::ledger::{self, Direction, IdempotencyKey, Note, Operation, Posting};
+use crate::schema::{accounts, devices};
+use crate::staff::session::StaffSession;
+use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/v1/dashboard/customers/{customer_id}/adjust",
+        web::post().to(adjust),
+    )
+    .route(
+        "/v1/dashboard/devices/{device_id}/unlock",
+        web::post().to(unlock_numeric),
+    );
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustRequest {
+    /// `credit` or `debit`.
+    direction: Direction,
+    #[schema(value_type = i64, example = 50)]
+    amount: i128,
+    /// Why, for the audit trail; shown in the customer's history.
+    #[schema(example = "goodwill: till was offline")]
+    reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Adjusted {
+    pub adjustment_id: Uuid,
+    pub balance_after: i64,
+    pub replayed: bool,
+}
+
+/// Adjusts a customer's balance (owners and managers).
+#[utoipa::path(post, path = "/v1/dashboard/customers/{customer_id}/adjust", tag = "dashboard",
+    params(("customer_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
+    request_body = AdjustRequest,
+    responses(
+        (status = 201, body = Adjusted),
+        (status = 403, description = "forbidden: a viewer, or no CSRF token"),
+        (status = 422, description = "insufficient-balance for a debit below zero, amount-invalid, missing-reason")))]
+pub async fn adjust(
+    state: web::Data<AppState>,
+    session: StaffSession,
+    req: HttpRequest,
+    path: web::Path<Uuid>,
+    body: web::Json<AdjustRequest>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_change()?;
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|k| k.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::IdempotencyKeyMissing,
+                "send an Idempotency-Key header",
+            )
+        })
+        .and_then(|k| {
+            IdempotencyKey::parse(k)
+                .map_err(|e| ApiError::client(ProblemType::BadRequest, e.to_string()))
+        })?;
+    let amount = Amount::try_from(body.amount)
+        .map_err(|e| ApiError::client(ProblemType::InvalidAmount, e.to_string()))?;
+    let reason = Note::reason(&body.reason)
+        .map_err(|e| ApiError::client(ProblemType::MissingReason, e.to_string()))?;
+    let actor = Note::actor(&format!("staff:{}", session.staff))
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let merchant = Uuid::from(session.merchant);
+    let mut conn = state.db_conn().await?;
+    let account: Uuid = accounts::table
+        .filter(accounts::merchant_id.eq(merchant))
+        .filter(accounts::customer_id.eq(path.into_inner()))
+        .select(accounts::id)
+        .first(&mut conn)
+        .await
+        .optional()
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::AccountNotFound,
+                "no such customer at this merchant",
+            )
+        })?;
+    let posting = Posting {
+        merchant: session.merchant,
+        caller: session.staff,
+        key,
+        operation: Operation::Adjust {
+            account: AccountId::from(account),
+            direction: body.direction,
+            amount,
+            reason,
+            actor,
+        },
+        code: None,
+        context: None,
+        request_fingerprint: None,
+    };
+    let posted = ledger::post(&mut conn, &posting).await?;
+    Ok(HttpResponse::Created().json(Adjusted {
+        adjustment_id: posted.transfer.id.into(),
+        balance_after: posted.transfer.balance_after,
+        replayed: posted.replayed,
+    }))
+}
+
+/// Unlocks a device's numeric codes after too many wrong ones (owners and managers).
+#[utoipa::path(post, path = "/v1/dashboard/devices/{device_id}/unlock", tag = "dashboard",
+    params(("device_id" = Uuid, Path)),
+    responses((status = 204), (status = 403, description = "forbidden"), (status = 404, description = "not-found")))]
+pub async fn unlock_numeric(
+    state: web::Data<AppState>,
+    session: StaffSession,
+    path: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_change()?;
+    let device = path.into_inner();
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        devices::table.find((Uuid::from(session.merchant), device)),
+    ))
+    .get_result(&mut *state.db_conn().await?)
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !exists {
+        return Err(ApiError::client(
+            ProblemType::NotFound,
+            "no such device at this merchant",
+        ));
+    }
+    let mut conn = state.redis_conn().await?;
+    conn.del::<_, ()>(state.redis_key(&["numeric-failures", &device.to_string()]))
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+    tracing::info!(merchant = %session.merchant, staff = %session.staff, %device, "numeric codes unlocked");
+    Ok(HttpResponse::NoContent().finish())
+}
