@@ -261,12 +261,33 @@ async function main() {
     null,
     { timeout: 10000 },
   );
+  // One store only: nothing to flag, and the page says so.
+  await visible(page, "#anomalies-empty");
+  assert.ok(await page.locator("#anomaly-table").isHidden());
   await screenshot(page, "08-fraud");
   const csv = await page.request.get(`${BASE}/v1/dashboard/export/ledger.csv`);
   assert.equal(csv.status(), 200);
   const lines = (await csv.text()).trim().split("\r\n");
   assert.match(lines[0], /^transfer_id,created_at,kind,/);
   assert.ok(lines.some((l) => l.includes(",redeem,") && l.includes(",-25,")), "the sale is in the CSV");
+
+  // ---------------------------------------------------------------- settings
+  await page.click('#nav a[data-page="settings"]');
+  await visible(page, "#page-settings");
+  await page.waitForFunction(() => document.getElementById("set-customer-max-count").value === "20");
+  assert.match(await page.locator("#settings-updated").textContent(), /defaults/);
+  await checkAccessible(page, "settings");
+  await page.fill("#set-velocity-window-s", "0");
+  await page.click("#settings-submit");
+  await visible(page, "#settings-error");
+  assert.match(await page.locator("#settings-error").textContent(), /Not saved: velocity_window_s must be 1 to 86400/);
+  await page.fill("#set-velocity-window-s", "3600");
+  await page.fill("#set-customer-max-count", "50");
+  await page.click("#settings-submit");
+  await page.waitForFunction(() => /Settings saved/.test(document.getElementById("status").textContent));
+  assert.ok(await page.locator("#settings-error").isHidden());
+  assert.match(await page.locator("#settings-updated").textContent(), /Last changed/);
+  await screenshot(page, "08b-settings");
 
   // ---------------------------------------------------------------- sign out
   await page.click("#sign-out");
@@ -300,6 +321,13 @@ async function main() {
   await page.click("#enroll-submit");
   await page.waitForFunction(() => /403/.test(document.getElementById("status").textContent));
   assert.ok(await page.locator("#enrollment").isHidden());
+  // The settings show, and saving them is refused.
+  await page.click('#nav a[data-page="settings"]');
+  await page.waitForFunction(() => document.getElementById("set-customer-max-count").value === "50");
+  await page.fill("#set-customer-max-count", "1");
+  await page.click("#settings-submit");
+  await visible(page, "#settings-error");
+  assert.match(await page.locator("#settings-error").textContent(), /403/);
   await browser.close();
 
   assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");

@@ -32,6 +32,12 @@ const SEARCH_LIMIT: i64 = 20;
 /// Most transfers one CSV export holds; a larger export needs a range.
 pub const EXPORT_LIMIT: i64 = 100_000;
 
+// Declared here, not in `mod.rs`, so the files live beside this one.
+#[path = "anomalies.rs"]
+pub mod anomalies;
+#[path = "settings.rs"]
+pub mod settings;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/dashboard/overview", web::get().to(overview))
         .route("/v1/dashboard/stores", web::get().to(stores))
@@ -50,6 +56,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(create_enrollment),
         )
         .route("/v1/dashboard/fraud", web::get().to(super::fraud::fraud))
+        .route(
+            "/v1/dashboard/anomalies",
+            web::get().to(anomalies::anomalies),
+        )
+        .route(
+            "/v1/dashboard/settings",
+            web::get().to(settings::get_settings),
+        )
+        .route(
+            "/v1/dashboard/settings",
+            web::put().to(settings::put_settings),
+        )
         .route(
             "/v1/dashboard/export/ledger.csv",
             web::get().to(export_ledger),

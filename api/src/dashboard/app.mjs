@@ -1,4 +1,5 @@
-// Tillcode dashboard: staff sign-in, overview, customers, terminals, fraud.
+// Tillcode dashboard: staff sign-in, overview, customers, terminals, fraud,
+// settings.
 //
 // The session is the HttpOnly `tillcode_staff` cookie the server sets; the
 // CSRF token from the sign-in answer is kept in sessionStorage (this tab
@@ -14,7 +15,7 @@ import { groupedBars, horizontalBars } from "./charts.mjs";
 const $ = (id) => document.getElementById(id);
 const CSRF_KEY = "tillcode-dashboard-csrf";
 const MERCHANT_KEY = "tillcode-dashboard-merchant";
-const PAGES = ["overview", "customers", "terminals", "fraud"];
+const PAGES = ["overview", "customers", "terminals", "fraud", "settings"];
 
 const state = {
   role: null,
@@ -183,7 +184,8 @@ async function route() {
   try {
     if (page === "overview") await loadOverview();
     if (page === "terminals") await loadTerminals();
-    if (page === "fraud") await loadFraud();
+    if (page === "fraud") await Promise.all([loadFraud(), loadAnomalies()]);
+    if (page === "settings") await loadSettings();
   } catch (e) {
     fail(e);
   }
@@ -577,6 +579,90 @@ async function loadFraud() {
   group("fraud-terminals", "Refused attempts by terminal", report.by_terminal, (r) => r.label ?? (r.key ? r.key.slice(0, 8) : "No terminal"));
 }
 
+const ANOMALY_KINDS = {
+  "impossible-travel": "Two stores within 10 minutes",
+  "terminal-above-usual-rate": "Terminal above its store's usual rate",
+  "many-customers-failing": "Many customers failing at one terminal",
+};
+
+async function loadAnomalies() {
+  const flags = await api("GET", "/v1/dashboard/anomalies");
+  const storeName = (id) => state.stores.find((s) => s.store_id === id)?.name ?? id.slice(0, 8);
+  const terminalName = (id) => state.terminals?.get(id)?.name ?? id.slice(0, 8);
+  const cell = (text, title) => el("td", { text, title });
+  $("anomaly-rows").replaceChildren(
+    ...flags.map((f) =>
+      el("tr", { dataset: { kind: f.kind } },
+        cell(ANOMALY_KINDS[f.kind] ?? f.kind),
+        f.store_id ? cell(storeName(f.store_id), f.store_id) : cell("—"),
+        f.terminal_id ? cell(terminalName(f.terminal_id), f.terminal_id) : cell("—"),
+        f.account_id ? el("td", {}, el("code", { text: f.account_id.slice(0, 8), title: f.account_id })) : cell("—"),
+        cell(f.detail),
+        cell(when(f.last_seen_at)))),
+  );
+  $("anomaly-table").hidden = flags.length === 0;
+  $("anomalies-empty").hidden = flags.length !== 0;
+}
+
+// ------------------------------------------------------------------ settings
+
+const SETTINGS_FIELDS = [
+  "velocity_window_s",
+  "customer_max_count",
+  "customer_max_amount",
+  "device_max_count",
+  "terminal_max_count",
+  "terminal_bad_codes_max",
+  "terminal_bad_codes_window_s",
+];
+
+const settingsInput = (name) => $(`set-${name.replaceAll("_", "-")}`);
+
+function showSettings(s) {
+  for (const name of SETTINGS_FIELDS) settingsInput(name).value = String(s[name]);
+  setText("settings-updated", s.updated_at ? `Last changed ${when(s.updated_at)} UTC.` : "These are the defaults: never changed.");
+}
+
+async function loadSettings() {
+  $("settings-error").hidden = true;
+  showSettings(await api("GET", "/v1/dashboard/settings"));
+}
+
+async function onSaveSettings(event) {
+  event.preventDefault();
+  const error = $("settings-error");
+  error.hidden = true;
+  const body = {};
+  for (const name of SETTINGS_FIELDS) {
+    const input = settingsInput(name);
+    const value = Number(input.value);
+    if (input.value.trim() === "" || !Number.isInteger(value)) {
+      error.textContent = `${input.labels[0].textContent}: a whole number is needed.`;
+      error.hidden = false;
+      input.focus();
+      return;
+    }
+    body[name] = value;
+  }
+  const button = $("settings-submit");
+  button.disabled = true;
+  try {
+    showSettings(await api("PUT", "/v1/dashboard/settings", body));
+    notify("Settings saved. Servers use them within 30 seconds.", "ok");
+  } catch (e) {
+    if (e.status === 401) return;
+    error.textContent =
+      e.status === 403
+        ? `Refused (403): ${e.problem?.detail ?? "this account may not do that"}.`
+        : e.status === 400
+          ? `Not saved: ${e.problem?.detail ?? "a value is out of range"}.`
+          : `Failed: ${e.message}`;
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ------------------------------------------------------------------ start
 
 async function start() {
@@ -595,6 +681,7 @@ async function start() {
   $("history-newest").addEventListener("click", onHistoryNewest);
   $("terminal-rows").addEventListener("click", onTerminalAction);
   $("enroll-form").addEventListener("submit", onEnroll);
+  $("settings-form").addEventListener("submit", onSaveSettings);
   window.addEventListener("hashchange", route);
   // Without the CSRF token this tab cannot change anything: sign in again.
   if (!sessionStorage.getItem(CSRF_KEY)) {

@@ -679,3 +679,322 @@ fn the_page_obeys_its_policy_and_names_only_served_files() {
         );
     }
 }
+
+// ------------------------------------------------------------------ anomalies
+
+#[tokio::test]
+async fn one_account_redeemed_at_two_stores_within_minutes_is_flagged() {
+    let dash = Dash::new().await;
+    let (merchant, first, phone) = shop(&dash).await;
+    let second = enrolled_terminal(&dash.app, merchant.merchant).await;
+    assert_ne!(first.store, second.store);
+    let quiet = dash.app.merchant().await;
+    let quiet_viewer = dash.staff(quiet.merchant, Role::Viewer).await;
+    let viewer = dash.staff(merchant.merchant, Role::Viewer).await;
+
+    let res = dash.get("/v1/dashboard/anomalies", &viewer).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!([]));
+
+    let (status, body) = first
+        .redeem(&dash.app, &phone.offline_code(now_ms()), 10, "travel-1")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let (status, body) = second
+        .redeem(&dash.app, &phone.offline_code(now_ms()), 10, "travel-2")
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let (_, balance) = get(&dash.app, "/v1/me/balance", &phone.access_token).await;
+    let res = dash.get("/v1/dashboard/anomalies", &viewer).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let flags = res.json();
+    let flags = flags.as_array().unwrap();
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0]["kind"], "impossible-travel");
+    assert_eq!(flags[0]["account_id"], balance["account_id"]);
+    assert_eq!(flags[0]["store_id"], second.store.to_string());
+    assert_eq!(flags[0]["terminal_id"], second.id.to_string());
+    assert!(flags[0]["detail"].as_str().unwrap().contains("Test store"));
+    assert!(flags[0]["last_seen_at"].is_string());
+
+    let res = dash.get("/v1/dashboard/anomalies", &quiet_viewer).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json(), json!([]));
+}
+
+#[tokio::test]
+async fn codes_of_five_customers_refused_at_one_terminal_are_flagged() {
+    use crate::schema::fraud_events;
+    use diesel::ExpressionMethods;
+    use diesel_async::RunQueryDsl;
+    let dash = Dash::new().await;
+    let (merchant, terminal, _) = shop(&dash).await;
+    let mut conn = dash.state.db_conn().await.unwrap();
+    // Four customers with refused codes, one of them twice, and refusals
+    // that are not of the code: not yet a flag.
+    let customers: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let mut events = vec![
+        (customers[0], "code-replayed"),
+        (customers[0], "code-expired"),
+        (customers[1], "bad-code-signature"),
+        (customers[2], "code-replayed"),
+        (customers[3], "unknown-device"),
+        (customers[4], "insufficient-balance"),
+        (customers[4], "velocity-limit"),
+    ];
+    let insert = |events: Vec<(Uuid, &'static str)>| {
+        events
+            .into_iter()
+            .map(|(customer, reason)| {
+                (
+                    fraud_events::merchant_id.eq(Uuid::from(merchant.merchant)),
+                    fraud_events::id.eq(Uuid::now_v7()),
+                    fraud_events::reason.eq(reason),
+                    fraud_events::terminal_id.eq(Some(terminal.id)),
+                    fraud_events::store_id.eq(Some(terminal.store)),
+                    fraud_events::customer_id.eq(Some(customer)),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    diesel::insert_into(fraud_events::table)
+        .values(insert(std::mem::take(&mut events)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let manager = dash.staff(merchant.merchant, Role::Manager).await;
+    let res = dash.get("/v1/dashboard/anomalies", &manager).await;
+    assert_eq!(res.json(), json!([]), "{}", res.text());
+
+    diesel::insert_into(fraud_events::table)
+        .values(insert(vec![(customers[4], "code-superseded")]))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let res = dash.get("/v1/dashboard/anomalies", &manager).await;
+    let flags = res.json();
+    assert_eq!(flags.as_array().unwrap().len(), 1, "{flags}");
+    assert_eq!(flags[0]["kind"], "many-customers-failing");
+    assert_eq!(flags[0]["terminal_id"], terminal.id.to_string());
+    assert_eq!(flags[0]["store_id"], terminal.store.to_string());
+    assert_eq!(flags[0]["account_id"], Value::Null);
+    assert!(flags[0]["detail"].as_str().unwrap().contains("5 customers"));
+}
+
+// ------------------------------------------------------------------ settings
+
+fn settings_body(customer_max_count: i32) -> Value {
+    json!({
+        "velocity_window_s": 3600,
+        "customer_max_count": customer_max_count,
+        "customer_max_amount": 1_000_000,
+        "device_max_count": 20,
+        "terminal_max_count": 600,
+        "terminal_bad_codes_max": 30,
+        "terminal_bad_codes_window_s": 600,
+    })
+}
+
+#[tokio::test]
+async fn a_managers_customer_limit_is_read_back_and_used_by_the_velocity_check() {
+    let dash = Dash::new().await;
+    let (merchant, terminal, phone) = shop(&dash).await;
+    let manager = dash.staff(merchant.merchant, Role::Manager).await;
+    let viewer = dash.staff(merchant.merchant, Role::Viewer).await;
+
+    // Never set: the defaults.
+    let res = dash.get("/v1/dashboard/settings", &viewer).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let read = res.json();
+    assert_eq!(read["customer_max_count"], 20);
+    assert_eq!(read["velocity_window_s"], 3600);
+    assert_eq!(read["updated_at"], Value::Null);
+    assert_eq!(read["takes_effect_within_s"], 30);
+
+    // A viewer may not change them; nor may a request without the CSRF token.
+    let res = dash
+        .call(
+            Method::PUT,
+            "/v1/dashboard/settings",
+            Some(&viewer),
+            true,
+            Some(settings_body(1)),
+        )
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text());
+    assert_eq!(res.json()["type"], FORBIDDEN);
+    let res = dash
+        .call(
+            Method::PUT,
+            "/v1/dashboard/settings",
+            Some(&manager),
+            false,
+            Some(settings_body(1)),
+        )
+        .await;
+    assert!(res.status.is_client_error(), "{}", res.status);
+
+    // Out of range, as the table's CHECKs: refused with every reason.
+    let mut bad = settings_body(0);
+    bad["velocity_window_s"] = json!(86_401);
+    let res = dash
+        .call(
+            Method::PUT,
+            "/v1/dashboard/settings",
+            Some(&manager),
+            true,
+            Some(bad),
+        )
+        .await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    let problem = res.json();
+    assert_eq!(
+        problem["type"],
+        "https://tillcode.dev/problems/validation-failed"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("velocity_window_s must be 1 to 86400"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("customer_max_count must be at least 1"),
+        "{detail}"
+    );
+    assert_eq!(
+        dash.get("/v1/dashboard/settings", &viewer).await.json()["customer_max_count"],
+        20
+    );
+
+    // The manager allows one redemption per customer, twice (an upsert).
+    for limit in [5, 1] {
+        let res = dash
+            .call(
+                Method::PUT,
+                "/v1/dashboard/settings",
+                Some(&manager),
+                true,
+                Some(settings_body(limit)),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        assert_eq!(res.json()["customer_max_count"], limit);
+    }
+    let read = dash.get("/v1/dashboard/settings", &viewer).await.json();
+    assert_eq!(read["customer_max_count"], 1);
+    assert!(read["updated_at"].is_string());
+
+    // The server has not read this merchant's settings yet (nothing was
+    // redeemed), so the velocity check reads the new limit now.
+    let (status, body) = terminal
+        .redeem(&dash.app, &phone.offline_code(now_ms()), 1, "limit-1")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let (status, body) = terminal
+        .redeem(&dash.app, &phone.offline_code(now_ms()), 1, "limit-2")
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["type"], "https://tillcode.dev/problems/velocity-limit");
+
+    // Another merchant still has the defaults.
+    let other = dash.app.merchant().await;
+    let other_viewer = dash.staff(other.merchant, Role::Viewer).await;
+    assert_eq!(
+        dash.get("/v1/dashboard/settings", &other_viewer)
+            .await
+            .json()["customer_max_count"],
+        20
+    );
+}
+
+/// Inserts `count` bare redemption rows (no entries: only the anomaly query
+/// reads them) at `terminal` of `store`, `step_s` seconds apart, the newest
+/// `offset_s` seconds ago.
+async fn redemptions_at(
+    dash: &Dash,
+    merchant: MerchantId,
+    account: Uuid,
+    (store, terminal): (Uuid, Uuid),
+    count: i32,
+    offset_s: i32,
+    step_s: i32,
+) {
+    use diesel::sql_types::{Int4, Uuid as SqlUuid};
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "INSERT INTO ledger_transfers
+             (merchant_id, id, kind, account_id, balance_change, balance_after,
+              store_id, terminal_id, created_at)
+         SELECT $1, gen_random_uuid(), 'redeem', $2, -1, 0, $3, $4,
+                now() - make_interval(secs => $5 + (g - 1) * $6)
+         FROM generate_series(1, $7) AS g",
+    )
+    .bind::<SqlUuid, _>(Uuid::from(merchant))
+    .bind::<SqlUuid, _>(account)
+    .bind::<SqlUuid, _>(store)
+    .bind::<SqlUuid, _>(terminal)
+    .bind::<Int4, _>(offset_s)
+    .bind::<Int4, _>(step_s)
+    .bind::<Int4, _>(count)
+    .execute(&mut *dash.state.db_conn().await.unwrap())
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_terminal_above_three_times_its_stores_usual_rate_is_flagged() {
+    let dash = Dash::new().await;
+    let (merchant, _, phone) = shop(&dash).await;
+    let (_, balance) = get(&dash.app, "/v1/me/balance", &phone.access_token).await;
+    let account: Uuid = balance["account_id"].as_str().unwrap().parse().unwrap();
+    let m = merchant.merchant;
+    let new_store = (Uuid::now_v7(), Uuid::now_v7());
+    let small = (Uuid::now_v7(), Uuid::now_v7());
+    let busy = (Uuid::now_v7(), Uuid::now_v7());
+    // No history: 20 in the last hour is a flag, 19 is not.
+    redemptions_at(&dash, m, account, new_store, 20, 1, 60).await;
+    redemptions_at(&dash, m, account, small, 19, 1, 60).await;
+    // 10 an hour over the 7 days before the last hour: 30 now is not more
+    // than 3 times that.
+    redemptions_at(&dash, m, account, busy, 1680, 3601, 360).await;
+    redemptions_at(&dash, m, account, busy, 30, 1, 60).await;
+
+    let manager = dash.staff(m, Role::Manager).await;
+    let rate_flags = |flags: Value| -> Vec<Value> {
+        flags
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["kind"] == "terminal-above-usual-rate")
+            .cloned()
+            .collect()
+    };
+    let flags = rate_flags(dash.get("/v1/dashboard/anomalies", &manager).await.json());
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0]["store_id"], new_store.0.to_string());
+    assert_eq!(flags[0]["terminal_id"], new_store.1.to_string());
+    assert!(
+        flags[0]["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("20 redemptions in the last hour")
+    );
+
+    redemptions_at(&dash, m, account, busy, 1, 0, 1).await;
+    let flags = rate_flags(dash.get("/v1/dashboard/anomalies", &manager).await.json());
+    assert_eq!(flags.len(), 2, "{flags:?}");
+    let busy_flag = flags
+        .iter()
+        .find(|f| f["terminal_id"] == busy.1.to_string())
+        .unwrap();
+    assert!(
+        busy_flag["detail"]
+            .as_str()
+            .unwrap()
+            .contains("usual is 10.00"),
+        "{busy_flag}"
+    );
+}

@@ -15,7 +15,7 @@ use crate::schema::merchant_settings;
 use crate::state::AppState;
 
 /// How long a server trusts what it read; a change takes effect within it.
-const FRESH_FOR: Duration = Duration::from_secs(30);
+pub const FRESH_FOR: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Queryable)]
 pub struct Settings {
