@@ -19,8 +19,10 @@ use rand_core::{OsRng, RngCore};
 use tillcode_api::codes::{CodeWindows, verify_code};
 use tillcode_api::devices::DeviceName;
 use tillcode_api::devices::register::insert_device;
+use tillcode_api::fraud::settings::Settings;
+use tillcode_api::fraud::velocity::{self, Subjects};
 use tillcode_api::ledger::{self, Operation, Posting};
-use tillcode_api::schema::{accounts, stores, terminals};
+use tillcode_api::schema::{accounts, merchant_settings, stores, terminals};
 use tillcode_api::testing::{TestApp, TestDatabase, TestMerchant, spawn_app_with};
 use tillcode_protocol::http_signature::{RequestParts, SignatureParams, new_nonce, sign_request};
 use tillcode_protocol::{Amount, DeviceHandle, MerchantId, OfflineToken, content_digest};
@@ -83,6 +85,17 @@ async fn scene(customers: usize) -> anyhow::Result<Scene> {
             stores::id.eq(store),
             stores::code.eq("LOAD"),
             stores::name.eq("Load"),
+        ))
+        .execute(&mut conn)
+        .await?;
+    // Limits high enough that the load is never refused, so the velocity
+    // check runs on every redemption as it would in production.
+    diesel::insert_into(merchant_settings::table)
+        .values((
+            merchant_settings::merchant_id.eq(m),
+            merchant_settings::customer_max_count.eq(1_000_000),
+            merchant_settings::device_max_count.eq(1_000_000),
+            merchant_settings::terminal_max_count.eq(100_000_000),
         ))
         .execute(&mut conn)
         .await?;
@@ -321,6 +334,40 @@ async fn run(args: Args) -> anyhow::Result<()> {
     .await;
     summary(
         "step: verify_code (Redis + Postgres lookups, Ed25519)",
+        lat,
+        elapsed,
+        errors,
+        args.concurrency,
+    );
+
+    // The fraud checks a redemption adds: the velocity script in Redis (the
+    // merchant's settings come from an in-process cache).
+    let limits = Settings {
+        customer_max_count: 1_000_000,
+        device_max_count: 1_000_000,
+        terminal_max_count: 100_000_000,
+        ..Settings::default()
+    };
+    let velocity_state = state.clone();
+    let (lat, elapsed, errors) = drive(
+        &scene,
+        args.concurrency,
+        args.seconds.min(5),
+        move |scene, _code, n| {
+            let state = velocity_state.clone();
+            async move {
+                let who = Subjects {
+                    customer: Uuid::from_u128(u128::from(n % 400)),
+                    device: Uuid::from_u128(u128::from(n % 400) + 1000),
+                    terminal: scene.terminal,
+                };
+                velocity::admit(&state, &limits, &who, 1).await.is_ok()
+            }
+        },
+    )
+    .await;
+    summary(
+        "step: fraud checks (velocity script)",
         lat,
         elapsed,
         errors,
