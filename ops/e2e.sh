@@ -162,4 +162,25 @@ missing = sorted(w for w in wanted if w not in exported)
 if missing:
     sys.exit(f"not in /metrics: {missing}")
 PY
+log "e2e: SIGTERM lets an in-flight request finish, then the server exits cleanly"
+# A second server whose Redis never answers: its /readyz takes 2 s, long
+# enough to be in flight when SIGTERM arrives.
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$work/blackhole.port" &
+blackhole=$!
+for _ in $(seq 50); do [[ -s $work/blackhole.port ]] && break; sleep 0.1; done
+slow_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+TILLCODE_BIND="127.0.0.1:$slow_port" TILLCODE_REDIS_URL="redis://127.0.0.1:$(cat "$work/blackhole.port")" \
+    "$bin/tillcode-api" serve 2>"$work/slow.log" &
+slow=$!
+for _ in $(seq 50); do curl -fs "http://127.0.0.1:$slow_port/healthz" >/dev/null && break; sleep 0.2; done
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$slow_port/readyz" >"$work/inflight.status" &
+inflight=$!
+sleep 0.5
+kill -TERM "$slow"
+wait "$inflight" || true
+[[ $(cat "$work/inflight.status") == 503 ]] || die "the in-flight request got '$(cat "$work/inflight.status")', not its answer"
+wait "$slow" || die "the API exited with status $? after SIGTERM: $(tail -3 "$work/slow.log")"
+kill "$blackhole" 2>/dev/null || true
 log "e2e: passed"
