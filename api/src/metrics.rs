@@ -27,6 +27,8 @@ pub struct Metrics {
     pub code_verification: HistogramVec,
     /// Connection pools (`pool`: postgres, redis) by `state` (size, available, waiting).
     pools: IntGaugeVec,
+    /// Failures to get a connection from a pool, by `pool`.
+    pub pool_errors: IntCounterVec,
     /// What merchants owe customers, per program, read at scrape time.
     liability: IntGaugeVec,
 }
@@ -84,6 +86,18 @@ impl Metrics {
             &["pool", "state"],
         )?;
         registry.register(Box::new(pools.clone()))?;
+        let pool_errors = IntCounterVec::new(
+            Opts::new(
+                "pool_errors_total",
+                "Failures to get a connection from a pool.",
+            ),
+            &["pool"],
+        )?;
+        registry.register(Box::new(pool_errors.clone()))?;
+        // Shown at zero from the start, so an alert can use rate() at once.
+        for pool in ["postgres", "redis"] {
+            pool_errors.with_label_values(&[pool]);
+        }
         let liability = IntGaugeVec::new(
             Opts::new(
                 "ledger_liability",
@@ -94,6 +108,7 @@ impl Metrics {
         registry.register(Box::new(liability.clone()))?;
         Ok(Self {
             pools,
+            pool_errors,
             liability,
             registry,
             http_request_duration,

@@ -21,13 +21,19 @@ impl AppState {
     }
 
     pub async fn db_conn(&self) -> Result<crate::db::DbConn, ApiError> {
-        Ok(self.db.get().await?)
+        self.db.get().await.map_err(|e| {
+            self.metrics
+                .pool_errors
+                .with_label_values(&["postgres"])
+                .inc();
+            e.into()
+        })
     }
 
     pub async fn redis_conn(&self) -> Result<deadpool_redis::Connection, ApiError> {
-        self.redis
-            .get()
-            .await
-            .map_err(|e| ApiError::Unavailable(format!("redis pool: {e}")))
+        self.redis.get().await.map_err(|e| {
+            self.metrics.pool_errors.with_label_values(&["redis"]).inc();
+            ApiError::Unavailable(format!("redis pool: {e}"))
+        })
     }
 }

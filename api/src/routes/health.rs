@@ -56,7 +56,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 async fn postgres_ok(state: &AppState) -> bool {
     let check = async {
-        let mut conn = state.db.get().await.ok()?;
+        let mut conn = state.db_conn().await.ok()?;
         diesel::sql_query("SELECT 1").execute(&mut conn).await.ok()
     };
     matches!(
@@ -67,7 +67,7 @@ async fn postgres_ok(state: &AppState) -> bool {
 
 async fn redis_ok(state: &AppState) -> bool {
     let check = async {
-        let mut conn = state.redis.get().await.ok()?;
+        let mut conn = state.redis_conn().await.ok()?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
             .await
@@ -125,5 +125,15 @@ mod tests {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["type"], "https://tillcode.dev/problems/unavailable");
         assert_eq!(body["detail"], "postgres: ok; redis: unavailable");
+        let metrics = reqwest::get(app.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains(r#"tillcode_pool_errors_total{pool="redis"} 1"#),
+            "{metrics}"
+        );
     }
 }
