@@ -18,9 +18,13 @@ pub struct Limit {
 
 /// Counts one hit of `subject` (an email, an address) against `limit`, and
 /// refuses with 429 once over it. Subjects are hashed: Redis holds no emails.
-pub async fn hit(state: &AppState, limit: &Limit, subject: &str) -> Result<(), ApiError> {
+fn key(state: &AppState, limit: &Limit, subject: &str) -> String {
     let digest = hex::encode(&Sha256::digest(subject.as_bytes())[..16]);
-    let key = state.redis_key(&["rate", limit.name, &digest]);
+    state.redis_key(&["rate", limit.name, &digest])
+}
+
+pub async fn hit(state: &AppState, limit: &Limit, subject: &str) -> Result<(), ApiError> {
+    let key = key(state, limit, subject);
     let mut conn = state.redis_conn().await?;
     let (count,): (u64,) = redis::pipe()
         .atomic()
@@ -47,8 +51,7 @@ pub async fn hit(state: &AppState, limit: &Limit, subject: &str) -> Result<(), A
 
 /// Forgets the hits of `subject`, e.g. after a successful sign-in.
 pub async fn reset(state: &AppState, limit: &Limit, subject: &str) -> Result<(), ApiError> {
-    let digest = hex::encode(&Sha256::digest(subject.as_bytes())[..16]);
-    let key = state.redis_key(&["rate", limit.name, &digest]);
+    let key = key(state, limit, subject);
     let mut conn = state.redis_conn().await?;
     conn.del::<_, ()>(&key)
         .await

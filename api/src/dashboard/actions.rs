@@ -7,12 +7,12 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
-use tillcode_protocol::{AccountId, Amount, ProblemType};
+use tillcode_protocol::{AccountId, ProblemType};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::ledger::{self, Direction, IdempotencyKey, Note, Operation, Posting};
+use crate::ledger::{self, Direction, Note, Operation, Posting};
 use crate::schema::{accounts, devices};
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
@@ -63,22 +63,8 @@ pub async fn adjust(
     body: web::Json<AdjustRequest>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_change()?;
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|k| k.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::client(
-                ProblemType::IdempotencyKeyMissing,
-                "send an Idempotency-Key header",
-            )
-        })
-        .and_then(|k| {
-            IdempotencyKey::parse(k)
-                .map_err(|e| ApiError::client(ProblemType::BadRequest, e.to_string()))
-        })?;
-    let amount = Amount::try_from(body.amount)
-        .map_err(|e| ApiError::client(ProblemType::InvalidAmount, e.to_string()))?;
+    let key = crate::redemptions::idempotency_key(&req)?;
+    let amount = crate::redemptions::amount("amount", body.amount)?;
     let reason = Note::reason(&body.reason)
         .map_err(|e| ApiError::client(ProblemType::MissingReason, e.to_string()))?;
     let actor = Note::actor(&format!("staff:{}", session.staff))

@@ -116,40 +116,43 @@ pub async fn fraud(
     .load(&mut conn)
     .await
     .map_err(db_error)?;
-    let by_reason: Vec<FraudGroup> = diesel::sql_query(format!(
-        "SELECT reason AS key, NULL::text AS label, COUNT(*)::int8 AS count
+    let by_reason = grouped(
+        &mut conn,
+        &format!(
+            "SELECT reason AS key, NULL::text AS label, COUNT(*)::int8 AS count
          FROM fraud_events WHERE merchant_id = $1 AND {WINDOW}
          GROUP BY reason ORDER BY count DESC, reason"
-    ))
-    .bind::<SqlUuid, _>(merchant)
-    .bind::<Int4, _>(days)
-    .load(&mut conn)
-    .await
-    .map_err(db_error)?;
-    let by_store: Vec<FraudGroup> = diesel::sql_query(format!(
-        "SELECT f.store_id::text AS key, MAX(s.name) AS label, COUNT(*)::int8 AS count
+        ),
+        merchant,
+        days,
+    )
+    .await?;
+    let by_store = grouped(
+        &mut conn,
+        &format!(
+            "SELECT f.store_id::text AS key, MAX(s.name) AS label, COUNT(*)::int8 AS count
          FROM fraud_events f
          LEFT JOIN stores s ON s.merchant_id = f.merchant_id AND s.id = f.store_id
          WHERE f.merchant_id = $1 AND {WINDOW}
          GROUP BY f.store_id ORDER BY count DESC, key"
-    ))
-    .bind::<SqlUuid, _>(merchant)
-    .bind::<Int4, _>(days)
-    .load(&mut conn)
-    .await
-    .map_err(db_error)?;
-    let by_terminal: Vec<FraudGroup> = diesel::sql_query(format!(
-        "SELECT f.terminal_id::text AS key, MAX(t.name) AS label, COUNT(*)::int8 AS count
+        ),
+        merchant,
+        days,
+    )
+    .await?;
+    let by_terminal = grouped(
+        &mut conn,
+        &format!(
+            "SELECT f.terminal_id::text AS key, MAX(t.name) AS label, COUNT(*)::int8 AS count
          FROM fraud_events f
          LEFT JOIN terminals t ON t.merchant_id = f.merchant_id AND t.id = f.terminal_id
          WHERE f.merchant_id = $1 AND {WINDOW}
          GROUP BY f.terminal_id ORDER BY count DESC, key"
-    ))
-    .bind::<SqlUuid, _>(merchant)
-    .bind::<Int4, _>(days)
-    .load(&mut conn)
-    .await
-    .map_err(db_error)?;
+        ),
+        merchant,
+        days,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(FraudReport {
         total: per_day.iter().map(|d| d.count).sum(),
         days: per_day,
@@ -158,4 +161,19 @@ pub async fn fraud(
         by_store,
         by_terminal,
     }))
+}
+
+/// One `key, label, count` breakdown of the window's events.
+async fn grouped(
+    conn: &mut diesel_async::AsyncPgConnection,
+    sql: &str,
+    merchant: Uuid,
+    days: i32,
+) -> Result<Vec<FraudGroup>, ApiError> {
+    diesel::sql_query(sql)
+        .bind::<SqlUuid, _>(merchant)
+        .bind::<Int4, _>(days)
+        .load(conn)
+        .await
+        .map_err(db_error)
 }

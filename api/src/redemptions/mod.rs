@@ -56,24 +56,7 @@ pub async fn signed_call<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<SignedCall<T>, ApiError> {
     let terminal = authenticate(state, req, bytes, Require::Active).await?;
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .ok_or_else(|| {
-            ApiError::client(
-                ProblemType::IdempotencyKeyMissing,
-                "send an Idempotency-Key header",
-            )
-        })?
-        .to_str()
-        .ok()
-        .and_then(|k| IdempotencyKey::parse(k).ok())
-        .ok_or_else(|| {
-            ApiError::client(
-                ProblemType::BadRequest,
-                "Idempotency-Key must be 1 to 255 visible ASCII characters",
-            )
-        })?;
+    let key = idempotency_key(req)?;
     let body: T = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::client(ProblemType::BadRequest, format!("invalid JSON body: {e}"))
     })?;
@@ -197,6 +180,27 @@ impl<T> SignedCall<T> {
             reference,
         }
     }
+}
+
+/// The required `Idempotency-Key` header, parsed.
+pub fn idempotency_key(req: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
+    req.headers()
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::IdempotencyKeyMissing,
+                "send an Idempotency-Key header",
+            )
+        })?
+        .to_str()
+        .ok()
+        .and_then(|k| IdempotencyKey::parse(k).ok())
+        .ok_or_else(|| {
+            ApiError::client(
+                ProblemType::BadRequest,
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
+        })
 }
 
 /// An amount from a request body: any integer is read, so that a value
