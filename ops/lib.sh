@@ -52,11 +52,14 @@ apt_install() {
     log "installing system packages: $*"
     # Only refresh the index when we really install: it costs ~10 s and
     # needs the network, and most runs install nothing.
+    # Another apt run (a second test script, unattended upgrades) may hold
+    # the dpkg lock: wait for it rather than fail.
+    local wait_lock=(-o DPkg::Lock::Timeout=600)
     if ((_apt_updated == 0)); then
-        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get "${wait_lock[@]}" update -qq
         _apt_updated=1
     fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -qq "$@"
+    DEBIAN_FRONTEND=noninteractive apt-get "${wait_lock[@]}" install -y --no-install-recommends -qq "$@"
 }
 
 # ensure_apt_packages 'PKG PROBE [ARG...]'... : install every PKG whose PROBE

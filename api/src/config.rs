@@ -64,6 +64,12 @@ pub struct Config {
     /// `TILLCODE_SHUTDOWN_TIMEOUT_SECS`, default 30: how long SIGTERM waits
     /// for in-flight requests.
     pub shutdown_timeout: Duration,
+    /// Group commit of ledger postings:
+    /// `TILLCODE_LEDGER_BATCH_MAX` (default 64; 1 turns batching off),
+    /// `TILLCODE_LEDGER_BATCH_LINGER_MICROS` (default 0: take only what has
+    /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 4,
+    /// at most the pool size: each writer holds a connection while it writes).
+    pub ledger_batch: crate::ledger::BatchSettings,
 }
 
 #[derive(Clone, Debug)]
@@ -182,6 +188,38 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             shutdown_timeout: Duration::from_secs(
                 self.parsed("TILLCODE_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
             ),
+            ledger_batch: self.ledger_batch()?,
+        })
+    }
+
+    fn ledger_batch(&self) -> Result<crate::ledger::BatchSettings, ConfigError> {
+        let defaults = crate::ledger::BatchSettings::default();
+        let bounded = |var: &'static str, default: usize, max: usize| {
+            let value = self.parsed(var, default)?;
+            if (1..=max).contains(&value) {
+                Ok(value)
+            } else {
+                Err(ConfigError {
+                    var,
+                    problem: format!("must be between 1 and {max}"),
+                })
+            }
+        };
+        let linger = self.parsed("TILLCODE_LEDGER_BATCH_LINGER_MICROS", 0u64)?;
+        if linger > 100_000 {
+            // Every redemption in a batch waits this long at most: more than
+            // a tenth of a second would be felt at the till.
+            return Err(ConfigError {
+                var: "TILLCODE_LEDGER_BATCH_LINGER_MICROS",
+                problem: "must be at most 100000 (0.1 s)".into(),
+            });
+        }
+        Ok(crate::ledger::BatchSettings {
+            // Postgres functions take at most 100 arguments, but arrays
+            // carry the batch; the bound keeps one transaction short.
+            max: bounded("TILLCODE_LEDGER_BATCH_MAX", defaults.max, 1024)?,
+            linger: Duration::from_micros(linger),
+            writers: bounded("TILLCODE_LEDGER_WRITERS", defaults.writers, 256)?,
         })
     }
 

@@ -7,7 +7,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Every metric the server exports, registered in its own registry (not the
@@ -31,6 +32,8 @@ pub struct Metrics {
     pub pool_errors: IntCounterVec,
     /// What merchants owe customers, per program, read at scrape time.
     liability: IntGaugeVec,
+    /// Postings per ledger transaction (group commit).
+    pub ledger_batch_size: Histogram,
 }
 
 impl Metrics {
@@ -106,7 +109,16 @@ impl Metrics {
             &["merchant", "program"],
         )?;
         registry.register(Box::new(liability.clone()))?;
+        let ledger_batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "ledger_batch_size",
+                "Postings per ledger transaction (group commit).",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )?;
+        registry.register(Box::new(ledger_batch_size.clone()))?;
         Ok(Self {
+            ledger_batch_size,
             pools,
             pool_errors,
             liability,

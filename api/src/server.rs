@@ -59,12 +59,15 @@ pub enum StartError {
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
     let metrics = Metrics::new()?;
+    let db = db::pool(config.database.url.expose(), config.database.pool_size)?;
+    let ledger = crate::ledger::Writer::start(db.clone(), config.ledger_batch, metrics.clone());
     let state = AppState {
-        db: db::pool(config.database.url.expose(), config.database.pool_size)?,
+        db,
         redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
         settings: Default::default(),
+        ledger,
     };
     let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);

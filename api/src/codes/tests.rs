@@ -149,6 +149,35 @@ async fn an_offline_token_pays_once_even_when_redis_forgets_it() {
     assert_eq!(balance(&s).await, 90);
 }
 
+#[tokio::test]
+async fn one_code_posted_twice_in_one_group_commit_pays_once() {
+    let s = scene().await;
+    let verified = verify(&s, &s.phone.offline_code(now_ms())).await.unwrap();
+    let posting = |key: &str| Posting {
+        merchant: s.merchant.merchant,
+        caller: crate::testing::TEST_CALLER,
+        key: IdempotencyKey::parse(key).unwrap(),
+        operation: Operation::Redeem {
+            account: verified.account,
+            amount: Amount::new(10).unwrap(),
+        },
+        code: Some(verified.claim.clone()),
+        context: None,
+        request_fingerprint: None,
+    };
+    let mut conn = s.app.db.connect().await;
+
+    let results = ledger::post_batch(&mut conn, &[posting("till-a"), posting("till-b")]).await;
+
+    assert_eq!(results[0].as_ref().unwrap().transfer.balance_after, 90);
+    assert!(
+        matches!(results[1], Err(ledger::LedgerError::CodeReplayed)),
+        "{:?}",
+        results[1]
+    );
+    assert_eq!(balance(&s).await, 90);
+}
+
 /// Read from Postgres: a flushed Redis also took the device's session.
 async fn balance(s: &Scene) -> i64 {
     use crate::schema::accounts;

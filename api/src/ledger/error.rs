@@ -32,6 +32,10 @@ pub enum LedgerError {
     /// concurrent change moved the state in between. Safe to retry.
     #[error("the ledger changed concurrently; retry")]
     Contended,
+    /// No connection to write with, or the writers are gone: nothing was
+    /// written. Safe to retry.
+    #[error("the ledger is unavailable: {0}")]
+    Unavailable(String),
     #[error(transparent)]
     Database(#[from] diesel::result::Error),
 }
@@ -51,7 +55,7 @@ impl LedgerError {
             Self::CodeReplayed => ProblemType::CodeReplayed,
             Self::CodeSuperseded => ProblemType::CodeSuperseded,
             Self::DeviceNotActive => ProblemType::DeviceRevoked,
-            Self::Contended => ProblemType::ServiceUnavailable,
+            Self::Contended | Self::Unavailable(_) => ProblemType::ServiceUnavailable,
             Self::Database(_) => ProblemType::Internal,
         }
     }

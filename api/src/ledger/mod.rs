@@ -3,13 +3,15 @@
 //! Every balance change is a transfer with two entries that sum to zero: the
 //! customer's account, and the program's issuance book (the merchant's
 //! liability). `accounts.balance` is a projection of the customer entries,
-//! updated by the same statement. [`post`] is the only write path; [`verify`]
-//! checks every invariant.
+//! updated by the same statement. [`post_batch`] is the only write path
+//! ([`post`] is a batch of one; [`Writer`] groups concurrent postings into
+//! one commit); [`verify`] checks every invariant.
 
 mod error;
 mod operation;
 mod post;
 mod verify;
+mod writer;
 
 #[cfg(test)]
 mod tests;
@@ -19,5 +21,6 @@ pub use operation::{
     CodeClaim, Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted,
     Posting, SaleContext, Transfer, TransferKind,
 };
-pub use post::{post, stored_answer};
+pub use post::{post, post_batch, stored_answer};
 pub use verify::{LedgerReport, ProgramTotals, Violation, verify};
+pub use writer::{BatchSettings, Writer};

@@ -4,8 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{
+    Array, BigInt, Bytea, Integer, Nullable, Text, Timestamptz, Uuid as SqlUuid,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use tillcode_protocol::{AccountId, MerchantId, TransferId};
 use uuid::Uuid;
@@ -22,45 +24,167 @@ use crate::schema::{accounts, devices, idempotency_keys, ledger_transfers, redee
 /// Returns the new transfer, or the one an earlier call with the same key and
 /// request made (`replayed: true`). On any error nothing was written.
 pub async fn post(conn: &mut AsyncPgConnection, posting: &Posting) -> Result<Posted, LedgerError> {
-    let request_hash = posting.request_hash();
-    let statement = PostTransfer::new(posting, TransferId::new(), &request_hash);
-    let earn_transfer = statement.earn_transfer;
-    match statement.get_result::<TransferRow>(conn).await.optional() {
-        Ok(Some(row)) => {
-            let transfer: Transfer = row.try_into()?;
+    let mut results = post_batch(conn, std::slice::from_ref(posting)).await;
+    results.pop().unwrap_or(Err(LedgerError::Contended))
+}
+
+/// How often a posting that lost a deadlock to a concurrent batch is tried
+/// again before it is reported as contended.
+const DEADLOCK_ROUNDS: usize = 3;
+
+/// Records every posting of `postings` in one Postgres transaction (one
+/// commit), each with the guarantees of [`post`] and its own outcome: one
+/// that is refused changes nothing and does not hold back the others.
+/// Returns the outcomes in the order of `postings`, after the commit.
+pub async fn post_batch(
+    conn: &mut AsyncPgConnection,
+    postings: &[Posting],
+) -> Vec<Result<Posted, LedgerError>> {
+    let prepared: Vec<Prepared> = postings.iter().map(Prepared::new).collect();
+    let mut outcomes: Vec<Option<Outcome>> = (0..postings.len()).map(|_| None).collect();
+    // Rows are locked in the order of their accounts so that two batches
+    // touching the same accounts queue behind each other instead of
+    // deadlocking; the rare deadlock left (a spent code or key awaited
+    // across batches) is retried.
+    let mut pending: Vec<usize> = (0..postings.len()).collect();
+    pending.sort_by_key(|&i| prepared[i].lock_order);
+    for _ in 0..DEADLOCK_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let statement = PostBatch::new(&prepared, &pending);
+        match statement.load::<OutcomeRow>(conn).await {
+            Ok(rows) => {
+                let mut contended = Vec::new();
+                for row in rows {
+                    let Some(&index) = usize::try_from(row.item - 1)
+                        .ok()
+                        .and_then(|position| pending.get(position))
+                    else {
+                        continue;
+                    };
+                    match Outcome::from_row(row) {
+                        Ok(Outcome::Contended) => contended.push(index),
+                        Ok(outcome) => outcomes[index] = Some(outcome),
+                        Err(e) => outcomes[index] = Some(Outcome::Failed(e)),
+                    }
+                }
+                pending = contended;
+            }
+            // The statement is atomic: nothing of the batch was written.
+            Err(e) => {
+                for &index in &pending {
+                    outcomes[index] = Some(Outcome::Failed(copy_error(&e).into()));
+                }
+                pending.clear();
+            }
+        }
+    }
+    let mut results = Vec::with_capacity(postings.len());
+    for ((posting, prepared), outcome) in postings.iter().zip(&prepared).zip(outcomes) {
+        let result = match outcome {
+            Some(outcome) => settle(conn, posting, prepared, outcome).await,
+            None => Err(LedgerError::Contended),
+        };
+        results.push(result);
+    }
+    results
+}
+
+/// What one posting of a batch became, as the statement reported it.
+enum Outcome {
+    Posted(Transfer),
+    /// Nothing changed and no constraint said why: ask the committed state.
+    Refused,
+    /// A constraint refused it (its name).
+    Violated(String),
+    /// Lost a deadlock to a concurrent batch; nothing of it was written.
+    Contended,
+    Failed(LedgerError),
+}
+
+impl Outcome {
+    fn from_row(row: OutcomeRow) -> Result<Self, LedgerError> {
+        Ok(match row.outcome.as_str() {
+            "posted" => {
+                let transfer = TransferRow {
+                    id: row.id.ok_or_else(|| missing("id"))?,
+                    kind: row.kind.ok_or_else(|| missing("kind"))?,
+                    account_id: row.account_id.ok_or_else(|| missing("account_id"))?,
+                    balance_change: row
+                        .balance_change
+                        .ok_or_else(|| missing("balance_change"))?,
+                    balance_after: row.balance_after.ok_or_else(|| missing("balance_after"))?,
+                    reverses_id: row.reverses_id,
+                    created_at: row.created_at.ok_or_else(|| missing("created_at"))?,
+                };
+                Self::Posted(transfer.try_into()?)
+            }
+            "refused" => Self::Refused,
+            "violated" => Self::Violated(row.violated.unwrap_or_default()),
+            "contended" => Self::Contended,
+            other => {
+                return Err(DieselError::DeserializationError(
+                    format!("unknown batch outcome {other:?}").into(),
+                )
+                .into());
+            }
+        })
+    }
+}
+
+fn missing(column: &str) -> LedgerError {
+    DieselError::DeserializationError(format!("a posted row without {column}").into()).into()
+}
+
+/// One error for each posting of a failed batch: diesel's errors are not
+/// `Clone`, but their kind and message are all a caller looks at.
+fn copy_error(e: &DieselError) -> DieselError {
+    match e {
+        DieselError::DatabaseError(kind, info) => {
+            DieselError::DatabaseError(*kind, Box::new(info.message().to_owned()))
+        }
+        other => DieselError::QueryBuilderError(other.to_string().into()),
+    }
+}
+
+/// Turns a posting's outcome into its answer. Runs after the batch
+/// committed, so a replay reads the committed answer of its key.
+async fn settle(
+    conn: &mut AsyncPgConnection,
+    posting: &Posting,
+    prepared: &Prepared,
+    outcome: Outcome,
+) -> Result<Posted, LedgerError> {
+    match outcome {
+        Outcome::Posted(transfer) => {
             // The accrual of the same sale was written by the same statement:
             // its row is known without reading it back.
-            let earned = statement_earning(posting, earn_transfer, &transfer);
+            let earned = statement_earning(posting, prepared.earn_transfer, &transfer);
             Ok(Posted {
                 transfer,
                 earned,
                 replayed: false,
             })
         }
-        Ok(None) => diagnose(conn, posting, &request_hash).await,
-        Err(DieselError::DatabaseError(kind, info)) => {
-            match (kind, info.constraint_name()) {
-                // An earlier call with this key committed first; the whole
-                // statement (debit included) was rolled back.
-                (DatabaseErrorKind::UniqueViolation, Some("idempotency_keys_pkey")) => {
-                    match replay(conn, posting, &request_hash).await? {
-                        Some(posted) => Ok(posted),
-                        None => Err(LedgerError::Contended),
-                    }
-                }
-                (DatabaseErrorKind::UniqueViolation, Some("redeemed_codes_pkey")) => {
-                    Err(LedgerError::CodeReplayed)
-                }
-                (DatabaseErrorKind::UniqueViolation, Some("ledger_transfers_one_void")) => {
-                    Err(LedgerError::AlreadyVoided)
-                }
-                (DatabaseErrorKind::CheckViolation, Some("accounts_balance_range")) => {
-                    Err(LedgerError::BalanceLimit)
-                }
-                _ => Err(DieselError::DatabaseError(kind, info).into()),
-            }
-        }
-        Err(other) => Err(other.into()),
+        Outcome::Refused => diagnose(conn, posting, &prepared.request_hash).await,
+        Outcome::Violated(constraint) => match constraint.as_str() {
+            // An earlier call with this key committed first; this posting
+            // (debit included) was rolled back.
+            "idempotency_keys_pkey" => match replay(conn, posting, &prepared.request_hash).await? {
+                Some(posted) => Ok(posted),
+                None => Err(LedgerError::Contended),
+            },
+            "redeemed_codes_pkey" => Err(LedgerError::CodeReplayed),
+            "ledger_transfers_one_void" => Err(LedgerError::AlreadyVoided),
+            "accounts_balance_range" => Err(LedgerError::BalanceLimit),
+            other => Err(DieselError::QueryBuilderError(
+                format!("posting refused by constraint {other:?}").into(),
+            )
+            .into()),
+        },
+        Outcome::Contended => Err(LedgerError::Contended),
+        Outcome::Failed(e) => Err(e),
     }
 }
 
@@ -83,10 +207,9 @@ fn statement_earning(
     })
 }
 
-/// The statement of `post_transfer.sql`, preceded by a `params` CTE that binds
-/// each parameter once. A fixed query id lets every connection prepare it
-/// once and reuse the plan.
-struct PostTransfer<'a> {
+/// A posting as the statement binds it: every value computed once, before
+/// the first attempt, so that a retried round writes the same ids.
+struct Prepared {
     merchant: Uuid,
     kind: &'static str,
     account: Option<Uuid>,
@@ -94,51 +217,50 @@ struct PostTransfer<'a> {
     reverses: Option<Uuid>,
     transfer: Uuid,
     caller: Uuid,
-    key: &'a str,
-    request_hash: &'a [u8],
-    reason: Option<&'a str>,
-    actor: Option<&'a str>,
+    key: String,
+    request_hash: [u8; 32],
+    reason: Option<String>,
+    actor: Option<String>,
     code_kind: Option<&'static str>,
     code_device: Option<Uuid>,
-    code_fingerprint: Option<&'a [u8]>,
+    code_fingerprint: Option<Vec<u8>>,
     code_issued_at: Option<i64>,
     code_step: Option<i64>,
     store: Option<Uuid>,
     terminal: Option<Uuid>,
-    reference: Option<&'a str>,
+    reference: Option<String>,
     earn: Option<i64>,
     earn_transfer: Option<Uuid>,
+    /// The account row the posting locks (a reversal's is found by the
+    /// statement; those go last).
+    lock_order: (Uuid, bool, Uuid),
 }
 
-const POST_TRANSFER_BODY: &str = include_str!("post_transfer.sql");
-
-impl<'a> PostTransfer<'a> {
-    fn new(posting: &'a Posting, transfer: TransferId, request_hash: &'a [u8; 32]) -> Self {
+impl Prepared {
+    fn new(posting: &Posting) -> Self {
         let mut statement = Self {
             merchant: posting.merchant.into(),
             kind: posting.operation.kind().as_str(),
             account: None,
             change: None,
             reverses: None,
-            transfer: transfer.into(),
+            transfer: TransferId::new().into(),
             caller: posting.caller,
-            key: posting.key.as_str(),
-            request_hash,
+            key: posting.key.as_str().to_owned(),
+            request_hash: posting.request_hash(),
             reason: None,
             actor: None,
             code_kind: posting.code.as_ref().map(|c| c.kind.as_str()),
             code_device: posting.code.as_ref().map(|c| c.device),
-            code_fingerprint: posting.code.as_ref().map(|c| c.fingerprint.as_slice()),
+            code_fingerprint: posting.code.as_ref().map(|c| c.fingerprint.to_vec()),
             code_issued_at: posting.code.as_ref().and_then(|c| c.offline_issued_at_ms),
             code_step: posting.code.as_ref().and_then(|c| c.numeric_step),
             store: posting.context.as_ref().map(|c| c.store),
             terminal: posting.context.as_ref().map(|c| c.terminal),
-            reference: posting
-                .context
-                .as_ref()
-                .and_then(|c| c.reference.as_deref()),
+            reference: posting.context.as_ref().and_then(|c| c.reference.clone()),
             earn: None,
             earn_transfer: None,
+            lock_order: (Uuid::nil(), true, Uuid::nil()),
         };
         match &posting.operation {
             Operation::Accrue { account, amount } => {
@@ -176,81 +298,168 @@ impl<'a> PostTransfer<'a> {
                     Direction::Credit => amount.get(),
                     Direction::Debit => -amount.get(),
                 });
-                statement.reason = Some(reason.as_str());
-                statement.actor = Some(actor.as_str());
+                statement.reason = Some(reason.as_str().to_owned());
+                statement.actor = Some(actor.as_str().to_owned());
             }
         }
+        statement.lock_order = match statement.account {
+            Some(account) => (statement.merchant, false, account),
+            None => (
+                statement.merchant,
+                true,
+                statement.reverses.unwrap_or_default(),
+            ),
+        };
         statement
     }
 }
 
-struct PostTransferQueryId;
+/// `SELECT ... FROM ledger_post_batch(...)` (migration
+/// 2026-11-23-000005_ledger_batch) with the batch's postings as parallel
+/// arrays. The number of binds does not depend on the batch size, so a fixed
+/// query id lets every connection prepare it once and reuse the plan.
+struct PostBatch {
+    merchant: Vec<Uuid>,
+    kind: Vec<&'static str>,
+    account: Vec<Option<Uuid>>,
+    change: Vec<Option<i64>>,
+    reverses: Vec<Option<Uuid>>,
+    transfer: Vec<Uuid>,
+    caller: Vec<Uuid>,
+    key: Vec<String>,
+    request_hash: Vec<Vec<u8>>,
+    reason: Vec<Option<String>>,
+    actor: Vec<Option<String>>,
+    code_kind: Vec<Option<&'static str>>,
+    code_device: Vec<Option<Uuid>>,
+    code_fingerprint: Vec<Option<Vec<u8>>>,
+    code_issued_at: Vec<Option<i64>>,
+    code_step: Vec<Option<i64>>,
+    store: Vec<Option<Uuid>>,
+    terminal: Vec<Option<Uuid>>,
+    reference: Vec<Option<String>>,
+    earn: Vec<Option<i64>>,
+    earn_transfer: Vec<Option<Uuid>>,
+}
 
-impl QueryId for PostTransfer<'_> {
-    type QueryId = PostTransferQueryId;
+impl PostBatch {
+    /// The postings `order` names, in that order.
+    fn new(prepared: &[Prepared], order: &[usize]) -> Self {
+        let items = || order.iter().map(|&i| &prepared[i]);
+        Self {
+            merchant: items().map(|p| p.merchant).collect(),
+            kind: items().map(|p| p.kind).collect(),
+            account: items().map(|p| p.account).collect(),
+            change: items().map(|p| p.change).collect(),
+            reverses: items().map(|p| p.reverses).collect(),
+            transfer: items().map(|p| p.transfer).collect(),
+            caller: items().map(|p| p.caller).collect(),
+            key: items().map(|p| p.key.clone()).collect(),
+            request_hash: items().map(|p| p.request_hash.to_vec()).collect(),
+            reason: items().map(|p| p.reason.clone()).collect(),
+            actor: items().map(|p| p.actor.clone()).collect(),
+            code_kind: items().map(|p| p.code_kind).collect(),
+            code_device: items().map(|p| p.code_device).collect(),
+            code_fingerprint: items().map(|p| p.code_fingerprint.clone()).collect(),
+            code_issued_at: items().map(|p| p.code_issued_at).collect(),
+            code_step: items().map(|p| p.code_step).collect(),
+            store: items().map(|p| p.store).collect(),
+            terminal: items().map(|p| p.terminal).collect(),
+            reference: items().map(|p| p.reference.clone()).collect(),
+            earn: items().map(|p| p.earn).collect(),
+            earn_transfer: items().map(|p| p.earn_transfer).collect(),
+        }
+    }
+}
+
+struct PostBatchQueryId;
+
+impl QueryId for PostBatch {
+    type QueryId = PostBatchQueryId;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl Query for PostTransfer<'_> {
+impl Query for PostBatch {
     type SqlType = (
-        SqlUuid,
+        Integer,
         Text,
-        SqlUuid,
-        BigInt,
-        BigInt,
+        Nullable<Text>,
         Nullable<SqlUuid>,
-        Timestamptz,
+        Nullable<Text>,
+        Nullable<SqlUuid>,
+        Nullable<BigInt>,
+        Nullable<BigInt>,
+        Nullable<SqlUuid>,
+        Nullable<Timestamptz>,
     );
 }
 
-impl QueryFragment<Pg> for PostTransfer<'_> {
+impl QueryFragment<Pg> for PostBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH params AS (SELECT ");
-        out.push_bind_param::<SqlUuid, _>(&self.merchant)?;
-        out.push_sql("::uuid AS merchant_id, ");
-        out.push_bind_param::<Text, _>(&self.kind)?;
-        out.push_sql("::text AS kind, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.account)?;
-        out.push_sql("::uuid AS account_id, ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.change)?;
-        out.push_sql("::bigint AS change, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.reverses)?;
-        out.push_sql("::uuid AS reverses_id, ");
-        out.push_bind_param::<SqlUuid, _>(&self.transfer)?;
-        out.push_sql("::uuid AS transfer_id, ");
-        out.push_bind_param::<SqlUuid, _>(&self.caller)?;
-        out.push_sql("::uuid AS caller_id, ");
-        out.push_bind_param::<Text, _>(&self.key)?;
-        out.push_sql("::text AS idempotency_key, ");
-        out.push_bind_param::<Bytea, _>(&self.request_hash)?;
-        out.push_sql("::bytea AS request_hash, ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.reason)?;
-        out.push_sql("::text AS reason, ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.actor)?;
-        out.push_sql("::text AS actor, ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.code_kind)?;
-        out.push_sql("::text AS code_kind, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.code_device)?;
-        out.push_sql("::uuid AS code_device, ");
-        out.push_bind_param::<Nullable<Bytea>, _>(&self.code_fingerprint)?;
-        out.push_sql("::bytea AS code_fingerprint, ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.code_issued_at)?;
-        out.push_sql("::bigint AS code_issued_at, ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.code_step)?;
-        out.push_sql("::bigint AS code_step, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.store)?;
-        out.push_sql("::uuid AS store_id, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.terminal)?;
-        out.push_sql("::uuid AS terminal_id, ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.reference)?;
-        out.push_sql("::text AS reference, ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.earn)?;
-        out.push_sql("::bigint AS earn, ");
-        out.push_bind_param::<Nullable<SqlUuid>, _>(&self.earn_transfer)?;
-        out.push_sql("::uuid AS earn_transfer_id)\n");
-        out.push_sql(POST_TRANSFER_BODY);
+        out.push_sql(
+            "SELECT item, outcome, violated, r_id, r_kind, r_account_id, r_balance_change, \
+             r_balance_after, r_reverses_id, r_created_at FROM ledger_post_batch(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.merchant)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.account)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.change)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.reverses)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.transfer)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.caller)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.key)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Bytea>, _>(&self.request_hash)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.code_kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.code_device)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Bytea>>, _>(&self.code_fingerprint)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.code_issued_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.code_step)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.store)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.terminal)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reference)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<BigInt>>, _>(&self.earn)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<SqlUuid>>, _>(&self.earn_transfer)?;
+        out.push_sql(") ORDER BY item");
         Ok(())
     }
+}
+
+/// One row of `ledger_post_batch`: the outcome of the posting at `item`
+/// (1-based, in the order bound) and, when posted, its transfer.
+#[derive(Queryable)]
+struct OutcomeRow {
+    item: i32,
+    outcome: String,
+    violated: Option<String>,
+    id: Option<Uuid>,
+    kind: Option<String>,
+    account_id: Option<Uuid>,
+    balance_change: Option<i64>,
+    balance_after: Option<i64>,
+    reverses_id: Option<Uuid>,
+    created_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Queryable, Selectable)]

@@ -538,4 +538,5 @@ async fn verify_reports_a_balance_that_disagrees_with_its_entries() {
     );
 }
 
+mod batch;
 mod properties;

@@ -15,7 +15,7 @@ use super::{SignedCall, amount, customer_of, reference, signed_call};
 use crate::codes::{CodeWindows, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
-use crate::ledger::{self, LedgerError, Operation, Posting};
+use crate::ledger::{LedgerError, Operation, Posting};
 use crate::schema::accounts;
 use crate::state::AppState;
 
@@ -104,13 +104,9 @@ pub async fn accrue(
                 context: Some(call.context(reference)),
                 request_fingerprint: Some(call.request_hash),
             };
-            let posted = ledger::post(&mut *state.db_conn().await?, &posting).await?;
-            call.succeeded(
-                &state,
-                "accrue",
-                posting.code.as_ref().map(|c| c.kind),
-                credit.get(),
-            );
+            let code_kind = posting.code.as_ref().map(|c| c.kind);
+            let posted = state.ledger.post(posting).await?;
+            call.succeeded(&state, "accrue", code_kind, credit.get());
             posted
         }
     };

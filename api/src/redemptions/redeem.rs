@@ -14,7 +14,7 @@ use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call
 use crate::codes::{CodeRejection, CodeWindows, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
-use crate::ledger::{self, Operation, Posted, Posting};
+use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -194,8 +194,7 @@ pub async fn redeem(
         context: Some(call.context(reference)),
         request_fingerprint: Some(call.request_hash),
     };
-    let mut conn = state.db_conn().await?;
-    let posted = match ledger::post(&mut conn, &posting).await {
+    let posted = match state.ledger.post(posting).await {
         Ok(posted) => posted,
         Err(e) => {
             let seen = fraud::Seen {

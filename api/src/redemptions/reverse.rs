@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{SignedCall, amount, signed_call};
 use crate::error::ApiError;
-use crate::ledger::{self, Operation, Posted, Posting};
+use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -60,7 +60,7 @@ async fn post_reversal<T>(
                 context: Some(call.context(None)),
                 request_fingerprint: Some(call.request_hash),
             };
-            ledger::post(&mut *state.db_conn().await?, &posting).await?
+            state.ledger.post(posting).await?
         }
     })
 }

@@ -35,11 +35,14 @@ impl TestApp {
     /// The same state the server's handlers use: this test's database and
     /// Redis prefix, with pools of its own.
     pub fn state(&self) -> crate::state::AppState {
+        let db = self.db.pool(8);
+        let metrics = crate::metrics::Metrics::new().expect("metrics");
         crate::state::AppState {
-            db: self.db.pool(8),
+            ledger: crate::ledger::Writer::start(db.clone(), Default::default(), metrics.clone()),
+            db,
             redis: crate::cache::pool(&test_redis_url(), 8).expect("redis pool"),
             redis_prefix: self.redis_prefix.clone(),
-            metrics: crate::metrics::Metrics::new().expect("metrics"),
+            metrics,
             settings: Default::default(),
         }
     }
@@ -66,6 +69,7 @@ impl TestApp {
             redis_prefix: redis_prefix.to_owned(),
             bind: "127.0.0.1:0".parse().expect("address"),
             shutdown_timeout: std::time::Duration::from_secs(5),
+            ledger_batch: Default::default(),
         }
     }
 }

@@ -1,0 +1,230 @@
+//! Group commit: postings that share one transaction keep their own
+//! outcomes and every guarantee a posting made alone has.
+
+use std::time::Duration;
+
+use super::*;
+
+fn redeem_from(m: &TestMerchant, key: &str, account: AccountId, n: i64) -> Posting {
+    m.posting(
+        key,
+        Operation::Redeem {
+            account,
+            amount: amount(n),
+        },
+    )
+}
+
+#[tokio::test]
+async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
+    let mut f = fixture().await;
+    let rich = f.merchant.account_with(&mut f.conn, 100).await;
+    let poor = f.merchant.account_with(&mut f.conn, 5).await;
+    let redemption = redeem(&mut f, rich, 10).await;
+    let m = &f.merchant;
+    let batch = vec![
+        redeem_from(m, "ok-1", rich, 30),
+        redeem_from(m, "too-much", poor, 6),
+        m.posting("void-1", Operation::Void { redemption }),
+        // The same redemption voided again in the same transaction.
+        m.posting("void-2", Operation::Void { redemption }),
+        redeem_from(m, "ok-2", poor, 5),
+        // A retry of ok-1 inside the same batch replays its answer.
+        redeem_from(m, "ok-1", rich, 30),
+        // The key of ok-2 reused for another request.
+        redeem_from(m, "ok-2", poor, 1),
+        m.posting(
+            "over-limit",
+            Operation::Accrue {
+                account: rich,
+                amount: amount(1_000_000_000_000_000),
+            },
+        ),
+    ];
+    let transfers_before = transfer_count(&mut f.conn).await;
+
+    let results = post_batch(&mut f.conn, &batch).await;
+
+    assert_eq!(results.len(), batch.len());
+    let first = results[0].as_ref().unwrap();
+    assert!(!first.replayed);
+    // Asked after the commit: ok-2 of the same batch has spent the 5 by then.
+    assert!(matches!(
+        results[1],
+        Err(LedgerError::InsufficientBalance { available: 0 })
+    ));
+    let void = results[2].as_ref().unwrap();
+    assert_eq!(void.transfer.balance_change, 10);
+    assert!(matches!(results[3], Err(LedgerError::AlreadyVoided)));
+    assert_eq!(results[4].as_ref().unwrap().transfer.balance_after, 0);
+    let retry = results[5].as_ref().unwrap();
+    assert!(retry.replayed);
+    assert_eq!(retry.transfer, first.transfer);
+    assert!(matches!(results[6], Err(LedgerError::IdempotencyKeyReused)));
+    assert!(matches!(results[7], Err(LedgerError::BalanceLimit)));
+    // 100 - 10 (before) - 30 + 10 (void) = 70; the poor account spent all 5.
+    assert_eq!(balance(&mut f.conn, &f.merchant, rich).await, 70);
+    assert_eq!(balance(&mut f.conn, &f.merchant, poor).await, 0);
+    assert_eq!(transfer_count(&mut f.conn).await, transfers_before + 3);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test]
+async fn redemptions_of_one_account_in_one_batch_never_take_it_below_zero() {
+    let mut f = fixture().await;
+    let account = f.merchant.account_with(&mut f.conn, 25).await;
+    let batch: Vec<Posting> = (0..10)
+        .map(|i| redeem_from(&f.merchant, &format!("hot-{i}"), account, 10))
+        .collect();
+
+    let results = post_batch(&mut f.conn, &batch).await;
+
+    let after: Vec<i64> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|p| p.transfer.balance_after)
+        .collect();
+    assert_eq!(after, vec![15, 5]);
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(LedgerError::InsufficientBalance { available: 5 })))
+        .count();
+    assert_eq!(refused, 8);
+    assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 5);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_batches_locking_the_same_accounts_in_opposite_orders_all_commit() {
+    let mut f = fixture().await;
+    let mut accounts = Vec::new();
+    for _ in 0..8 {
+        accounts.push(f.merchant.account_with(&mut f.conn, 1_000).await);
+    }
+    // Sixteen batches over the same eight accounts, half of them listing the
+    // accounts backwards: without a lock order these would deadlock.
+    let mut tasks = Vec::new();
+    for b in 0..16 {
+        let mut conn = f.db.connect().await;
+        let mut order = accounts.clone();
+        if b % 2 == 1 {
+            order.reverse();
+        }
+        let batch: Vec<Posting> = order
+            .iter()
+            .enumerate()
+            .map(|(i, &account)| redeem_from(&f.merchant, &format!("b{b}-{i}"), account, 1))
+            .collect();
+        tasks.push(tokio::spawn(
+            async move { post_batch(&mut conn, &batch).await },
+        ));
+    }
+    for results in join_all(tasks).await {
+        for result in results.unwrap() {
+            result.unwrap();
+        }
+    }
+    for &account in &accounts {
+        assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 1_000 - 16);
+    }
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions_and_let_exactly_ten_through()
+ {
+    let mut f = fixture().await;
+    let account = f.merchant.account_with(&mut f.conn, 100).await;
+    let metrics = crate::metrics::Metrics::new().unwrap();
+    // One writer that waits long enough for every request to queue: the
+    // test is about what batching must preserve, not about timing.
+    let settings = BatchSettings {
+        max: 64,
+        linger: Duration::from_millis(300),
+        writers: 1,
+    };
+    let writer = Writer::start(f.db.pool(4), settings, metrics.clone());
+    let barrier = Arc::new(Barrier::new(64));
+    let tasks = (0..64).map(|i| {
+        let (writer, barrier) = (writer.clone(), barrier.clone());
+        let posting = redeem_from(&f.merchant, &format!("w-{i}"), account, 10);
+        tokio::spawn(async move {
+            barrier.wait().await;
+            writer.post(posting).await
+        })
+    });
+    let results: Vec<_> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+
+    let succeeded = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(LedgerError::InsufficientBalance { .. })))
+        .count();
+    assert_eq!((succeeded, refused), (10, 54), "{results:?}");
+    assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 0);
+    let batches = metrics.ledger_batch_size.get_sample_count();
+    assert!(
+        batches < 64,
+        "64 postings took {batches} transactions: nothing was batched"
+    );
+    assert_eq!(metrics.ledger_batch_size.get_sample_sum(), 64.0);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_through_the_writer_with_one_key_have_exactly_one_effect() {
+    let mut f = fixture().await;
+    let account = f.merchant.account_with(&mut f.conn, 100).await;
+    let settings = BatchSettings {
+        max: 8,
+        linger: Duration::from_millis(20),
+        writers: 3,
+    };
+    let writer = Writer::start(
+        f.db.pool(4),
+        settings,
+        crate::metrics::Metrics::new().unwrap(),
+    );
+    let transfers_before = transfer_count(&mut f.conn).await;
+    let tasks = (0..32).map(|_| {
+        let writer = writer.clone();
+        let posting = redeem_from(&f.merchant, "one-sale", account, 10);
+        tokio::spawn(async move { writer.post(posting).await })
+    });
+    let posted: Vec<Posted> = join_all(tasks)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+
+    assert!(posted.iter().all(|p| p.transfer == posted[0].transfer));
+    assert_eq!(posted.iter().filter(|p| !p.replayed).count(), 1);
+    assert_eq!(transfer_count(&mut f.conn).await, transfers_before + 1);
+    assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 90);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test]
+async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
+    let mut f = fixture().await;
+    let account = f.merchant.account_with(&mut f.conn, 100).await;
+    let metrics = crate::metrics::Metrics::new().unwrap();
+    let settings = BatchSettings {
+        max: 1,
+        ..BatchSettings::default()
+    };
+    let writer = Writer::start(f.db.pool(2), settings, metrics.clone());
+
+    let posted = writer
+        .post(redeem_from(&f.merchant, "alone", account, 40))
+        .await
+        .unwrap();
+
+    assert_eq!(posted.transfer.balance_after, 60);
+    assert_eq!(metrics.ledger_batch_size.get_sample_count(), 1);
+    assert_ledger_sound(&mut f.conn).await;
+}

@@ -1,0 +1,177 @@
+//! Group commit: concurrent postings share one Postgres transaction.
+//!
+//! A commit (a WAL flush and a round trip) costs more than the work of one
+//! redemption, so under load the handlers hand their postings to a few
+//! writer tasks, each of which takes whatever has queued up (up to
+//! `max` postings, waiting at most `linger` for more) and records them with
+//! [`post_batch`]: one statement, one commit, an outcome per posting. A
+//! handler gets its answer only after that commit. With `max` 1 there is no
+//! queue: each request posts on its own pooled connection, as before.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::error::LedgerError;
+use super::operation::{Posted, Posting};
+use super::post::{post, post_batch};
+use crate::db::DbPool;
+use crate::metrics::Metrics;
+
+/// How postings are grouped (`TILLCODE_LEDGER_*`, see `config`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSettings {
+    /// Most postings per transaction; 1 turns batching off.
+    pub max: usize,
+    /// How long a writer waits for more postings once it has one. Zero: it
+    /// takes only what is already queued, so a lone request never waits.
+    pub linger: Duration,
+    /// Writer tasks, i.e. batches in flight at once (each holds one pooled
+    /// connection while it writes).
+    pub writers: usize,
+}
+
+impl Default for BatchSettings {
+    fn default() -> Self {
+        Self {
+            max: 64,
+            linger: Duration::ZERO,
+            writers: 4,
+        }
+    }
+}
+
+struct Job {
+    posting: Posting,
+    answer: oneshot::Sender<Result<Posted, LedgerError>>,
+}
+
+/// The handle handlers post through. Cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    queue: Option<mpsc::Sender<Job>>,
+    pool: DbPool,
+    metrics: Metrics,
+}
+
+impl Writer {
+    /// Starts the writer tasks on the current Tokio runtime (none when
+    /// batching is off).
+    pub fn start(pool: DbPool, settings: BatchSettings, metrics: Metrics) -> Self {
+        if settings.max <= 1 {
+            return Self {
+                queue: None,
+                pool,
+                metrics,
+            };
+        }
+        let writers = settings.writers.max(1);
+        let (queue, jobs) = mpsc::channel(settings.max * writers * 4);
+        let jobs = Arc::new(Mutex::new(jobs));
+        for _ in 0..writers {
+            tokio::spawn(write_batches(
+                jobs.clone(),
+                pool.clone(),
+                settings,
+                metrics.clone(),
+            ));
+        }
+        Self {
+            queue: Some(queue),
+            pool,
+            metrics,
+        }
+    }
+
+    /// [`post`], through a shared transaction when batching is on. The
+    /// answer comes after the commit that made it durable.
+    pub async fn post(&self, posting: Posting) -> Result<Posted, LedgerError> {
+        let Some(queue) = &self.queue else {
+            let mut conn = self.connection().await?;
+            self.metrics.ledger_batch_size.observe(1.0);
+            return post(&mut conn, &posting).await;
+        };
+        let (answer, answered) = oneshot::channel();
+        queue
+            .send(Job { posting, answer })
+            .await
+            .map_err(|_| LedgerError::Unavailable("the ledger writers have stopped".into()))?;
+        answered.await.map_err(|_| {
+            LedgerError::Unavailable("the ledger writer dropped the posting unanswered".into())
+        })?
+    }
+
+    async fn connection(&self) -> Result<crate::db::DbConn, LedgerError> {
+        get_connection(&self.pool, &self.metrics).await
+    }
+}
+
+async fn get_connection(
+    pool: &DbPool,
+    metrics: &Metrics,
+) -> Result<crate::db::DbConn, LedgerError> {
+    pool.get().await.map_err(|e| {
+        metrics.pool_errors.with_label_values(&["postgres"]).inc();
+        LedgerError::Unavailable(format!("postgres pool: {e}"))
+    })
+}
+
+/// One writer: take a batch, write it, answer every posting in it; until
+/// the server drops the queue.
+async fn write_batches(
+    jobs: Arc<Mutex<mpsc::Receiver<Job>>>,
+    pool: DbPool,
+    settings: BatchSettings,
+    metrics: Metrics,
+) {
+    while let Some(batch) = next_batch(&jobs, settings).await {
+        let (postings, answers): (Vec<Posting>, Vec<_>) = batch
+            .into_iter()
+            .map(|job| (job.posting, job.answer))
+            .unzip();
+        metrics.ledger_batch_size.observe(postings.len() as f64);
+        let results = match get_connection(&pool, &metrics).await {
+            Ok(mut conn) => post_batch(&mut conn, &postings).await,
+            Err(e) => postings
+                .iter()
+                .map(|_| Err(LedgerError::Unavailable(e.to_string())))
+                .collect(),
+        };
+        for (answer, result) in answers.into_iter().zip(results) {
+            // A handler that has gone (its client hung up) needs no answer;
+            // its posting stands, and a retry with its key replays it.
+            let _ = answer.send(result);
+        }
+    }
+}
+
+/// The postings one transaction will carry. Only one writer collects at a
+/// time, so batches fill up instead of being split between idle writers.
+async fn next_batch(
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    settings: BatchSettings,
+) -> Option<Vec<Job>> {
+    let mut jobs = jobs.lock().await;
+    let first = jobs.recv().await?;
+    let mut batch = Vec::with_capacity(settings.max);
+    batch.push(first);
+    let deadline = Instant::now() + settings.linger;
+    while batch.len() < settings.max {
+        match jobs.try_recv() {
+            Ok(job) => batch.push(job),
+            Err(mpsc::error::TryRecvError::Disconnected) => break,
+            Err(mpsc::error::TryRecvError::Empty) => {
+                if settings.linger.is_zero() {
+                    break;
+                }
+                match tokio::time::timeout_at(deadline, jobs.recv()).await {
+                    Ok(Some(job)) => batch.push(job),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+    }
+    Some(batch)
+}
