@@ -63,9 +63,13 @@ require_postgres "$TILLCODE_TEST_DATABASE_URL" TILLCODE_TEST_DATABASE_URL
 require_redis "$TILLCODE_TEST_REDIS_URL" TILLCODE_TEST_REDIS_URL
 
 # Tests drop their databases when they finish, but a killed run cannot; left
-# alone these pile up across runs and slow Postgres down.
-log "dropping databases left over by earlier runs"
-pg_drop_dbs_with_prefix "$TILLCODE_TEST_DATABASE_URL" tillcode_test_ tillcode_tpl_ tillcode_schema_check_
+# alone these pile up across runs and slow Postgres down. Only a full run
+# sweeps them: a filtered run may share the server with another run in
+# progress, whose databases these would be.
+if $full_run; then
+    log "dropping databases left over by earlier runs"
+    pg_drop_dbs_with_prefix "$TILLCODE_TEST_DATABASE_URL" tillcode_test_ tillcode_tpl_ tillcode_schema_check_
+fi
 
 # ---------------------------------------------------------------- checks
 

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call};
-use crate::codes::{CodeRejection, CodeWindows, verify_code};
+use crate::codes::{CodeWindows, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{Operation, Posted, Posting};
@@ -114,10 +114,6 @@ pub async fn redeem(
     let spend = amount("amount", call.body.amount)?;
     let earn = call.body.earn.map(|e| amount("earn", e)).transpose()?;
     let reference = reference(call.body.reference.clone())?;
-    // A retry is answered from the record: its code was spent by the first try.
-    if let Some(posted) = call.stored_answer(&state).await? {
-        return replayed(&state, &call, posted).await;
-    }
     let merchant = call.terminal.merchant;
     let claimed = fraud::claimed_kind(&call.body.code);
     let refused_code = || fraud::Seen {
@@ -143,20 +139,17 @@ pub async fn redeem(
     }
     let verified = match verdict {
         Ok(verified) => verified,
-        Err(rejection @ (CodeRejection::Replayed | CodeRejection::Superseded)) => {
-            // A duplicate of a request still in flight lands here; by now
-            // the first may have committed its answer.
+        // A retry is answered from the record: its code was spent by the
+        // first try (or has expired since), so it never verifies again. The
+        // record is only read when the code is refused, which keeps that
+        // read off the path of every first attempt.
+        Err(rejection) => {
             return match call.stored_answer(&state).await? {
                 Some(posted) => replayed(&state, &call, posted).await,
                 None => Err(call
                     .refused(&state, "redeem", rejection.into(), refused_code())
                     .await),
             };
-        }
-        Err(rejection) => {
-            return Err(call
-                .refused(&state, "redeem", rejection.into(), refused_code())
-                .await);
         }
     };
     let operation = match earn {

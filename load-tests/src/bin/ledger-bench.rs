@@ -1,5 +1,7 @@
 //! Redemption throughput of the ledger's write path alone (no HTTP), with N
-//! concurrent callers each on a connection of its own, like pgbench clients.
+//! concurrent callers each on a connection of its own, like pgbench clients;
+//! or, with `--batch-max` above 1, all of them posting through the group
+//! commit `Writer` the HTTP handlers use.
 //! `ops/bench.sh` runs it next to pgbench on the same Postgres.
 //!
 //! Uses a throw-away database cloned from the migrated template
@@ -26,6 +28,13 @@ struct Args {
     /// Accounts to spread redemptions over (pgbench uses the same number).
     #[arg(long, default_value_t = 1000)]
     accounts: usize,
+    /// Group commit: most postings per transaction (1: each caller posts on
+    /// its own connection, no batching).
+    #[arg(long, default_value_t = 1)]
+    batch_max: usize,
+    /// Group commit: writer tasks (batches in flight).
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
 }
 
 /// A tiny xorshift: the benchmark needs spread, not cryptographic randomness.
@@ -65,9 +74,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let ok = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
     let one = Amount::new(1).context("amount")?;
+    let settings = ledger::BatchSettings {
+        max: args.batch_max.max(1),
+        linger: Duration::ZERO,
+        writers: args.writers.max(1),
+    };
+    let metrics = tillcode_api::metrics::Metrics::new()?;
+    let writer = (settings.max > 1)
+        .then(|| ledger::Writer::start(db.pool(settings.writers), settings, metrics.clone()));
+    // Without batching each caller has a connection of its own, like a
+    // pgbench client; with it the writers' pool is all there is.
     let mut conns = Vec::with_capacity(args.concurrency);
     for _ in 0..args.concurrency {
-        conns.push(db.connect().await);
+        conns.push(match writer {
+            None => Some(db.connect().await),
+            Some(_) => None,
+        });
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.seconds);
@@ -77,6 +99,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .map(|(caller, mut conn)| {
             let (merchant, accounts) = (merchant.clone(), accounts.clone());
             let (ok, failed) = (ok.clone(), failed.clone());
+            let writer = writer.clone();
             tokio::spawn(async move {
                 let mut spread = Spread(0x9E37_79B9_7F4A_7C15 ^ (caller as u64 + 1));
                 let mut n = 0u64;
@@ -90,7 +113,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
                             amount: one,
                         },
                     );
-                    match ledger::post(&mut conn, &posting).await {
+                    let posted = match (&writer, conn.as_mut()) {
+                        (Some(writer), _) => writer.post(posting).await,
+                        (None, Some(conn)) => ledger::post(conn, &posting).await,
+                        (None, None) => Err(LedgerError::Contended),
+                    };
+                    match posted {
                         Ok(_) => ok.fetch_add(1, Ordering::Relaxed),
                         Err(LedgerError::InsufficientBalance { .. }) | Err(_) => {
                             failed.fetch_add(1, Ordering::Relaxed)
@@ -120,6 +148,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "concurrency": args.concurrency,
             "seconds": elapsed,
             "accounts": args.accounts,
+            "batch_max": settings.max,
+            "transactions": metrics.ledger_batch_size.get_sample_count(),
+            "writers": settings.writers,
         })
     );
     Ok(())
