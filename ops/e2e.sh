@@ -160,6 +160,18 @@ if TILLCODE_DATABASE_URL="$(pg_url_with_db "$admin_url" "${db}_missing")" \
     die "verify-ledger succeeded without a database"
 fi
 cmp -s "$prom" "$work/prom.before" || die "a failed check changed $prom"
+# A balance changed behind the ledger's back: exit 1 and the gauge says 0;
+# put back, 1 again.
+mend() { pg_psql -d "$TILLCODE_DATABASE_URL" -c "UPDATE accounts SET balance = balance + ($1) WHERE customer_id = '$ana'"; }
+mend 1
+if "$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null; then
+    die "verify-ledger passed a balance changed outside the ledger"
+fi
+grep -qx 'tillcode_verify_ledger_ok 0' "$prom" || die "a violation did not set tillcode_verify_ledger_ok 0: $(cat "$prom")"
+promtool check metrics <"$prom" || die "promtool check metrics refuses $prom after a violation"
+mend -1
+"$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null || die "verify-ledger still fails after the balance was put back"
+grep -qx 'tillcode_verify_ledger_ok 1' "$prom" || die "tillcode_verify_ledger_ok is not 1 again: $(cat "$prom")"
 
 # The units that run it: systemd-analyze where it works (not in every
 # container), with the binary path pointed at the one just built.
