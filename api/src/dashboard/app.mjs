@@ -477,7 +477,7 @@ async function onAdjust(event) {
     const unanswered = e.status === 0 || e.status >= 500;
     if (!unanswered) state.pendingAdjust = null;
     error.textContent = unanswered
-      ? `Not confirmed (${e.message}). Press "Adjust balance" again to retry: it cannot apply twice.`
+      ? `Not confirmed: ${e.problem?.detail ?? e.message}. Press "Adjust balance" again to retry: it cannot apply twice.`
       : e.status === 403
         ? `Refused (403): ${e.problem?.detail ?? "this account may not do that"}.`
         : `Not adjusted: ${e.problem?.detail ?? e.message}.`;
