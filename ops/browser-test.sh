@@ -9,8 +9,9 @@
 # Then ops/browser-test/dashboard.spec.mjs drives /dashboard: a manager and a
 # viewer made with `admin create-staff`, sign-in, the overview, an enrollment
 # approved in the page (the terminal is the cashier CLI) whose sale then
-# shows on the overview, customers, fraud, CSV, sign-out, and the viewer
-# refused (403).
+# shows on the overview, customers (a balance adjustment retried with the
+# same Idempotency-Key, a locked device unlocked), fraud, CSV, settings,
+# sign-out, and the viewer refused (403) and offered no customer actions.
 # Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png).
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as
 # test.sh); CHROMIUM to use another browser than /usr/bin/chromium.

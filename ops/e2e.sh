@@ -5,7 +5,9 @@
 # password; and the cashier CLI enrolling a terminal and running the till:
 # accrual, redemptions with each kind of code, replays, a race of 20 tills
 # on one online key, a retried request, a tampered body, void and a revoked
-# terminal. Run by ops/test.sh; runnable alone.
+# terminal; `verify-ledger --textfile` (checked with promtool) and its
+# systemd units (systemd-analyze, where it works). Run by ops/test.sh;
+# runnable alone.
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -138,6 +140,55 @@ till void "$first" >"$work/out"
 expect_problem already-voided till void "$first"
 "$bin/tillcode-api" verify-ledger >/dev/null || die "verify-ledger found violations"
 
+log "e2e: verify-ledger --textfile writes the gauge the ledger alert reads"
+ensure_apt_packages "prometheus have_cmd promtool"
+prom="$work/textfile/tillcode-verify-ledger.prom"
+mkdir -p "$work/textfile"
+echo "stale" >"$prom"
+"$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null || die "verify-ledger --textfile failed"
+promtool check metrics <"$prom" || die "promtool check metrics refuses $prom: $(cat "$prom")"
+grep -qx 'tillcode_verify_ledger_ok 1' "$prom" || die "no tillcode_verify_ledger_ok 1 in $prom: $(cat "$prom")"
+ran_at=$(sed -n 's/^tillcode_verify_ledger_last_run_timestamp_seconds //p' "$prom")
+python3 -c "import sys, time; sys.exit(abs(time.time() - float('$ran_at')) > 300)" ||
+    die "the last-run timestamp '$ran_at' is not now"
+[[ $(find "$work/textfile" -mindepth 1 | wc -l) == 1 ]] || die "a temporary file was left beside $prom: $(ls -a "$work/textfile")"
+[[ $(stat -c %a "$prom") == 644 ]] || die "$prom is not readable by the node exporter: $(stat -c %a "$prom")"
+# A check that cannot run (no database) leaves the last result alone.
+cp "$prom" "$work/prom.before"
+if TILLCODE_DATABASE_URL="$(pg_url_with_db "$admin_url" "${db}_missing")" \
+    "$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null 2>&1; then
+    die "verify-ledger succeeded without a database"
+fi
+cmp -s "$prom" "$work/prom.before" || die "a failed check changed $prom"
+# A balance changed behind the ledger's back: exit 1 and the gauge says 0;
+# put back, 1 again.
+mend() { pg_psql -d "$TILLCODE_DATABASE_URL" -c "UPDATE accounts SET balance = balance + ($1) WHERE customer_id = '$ana'"; }
+mend 1
+if "$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null; then
+    die "verify-ledger passed a balance changed outside the ledger"
+fi
+grep -qx 'tillcode_verify_ledger_ok 0' "$prom" || die "a violation did not set tillcode_verify_ledger_ok 0: $(cat "$prom")"
+promtool check metrics <"$prom" || die "promtool check metrics refuses $prom after a violation"
+mend -1
+"$bin/tillcode-api" verify-ledger --textfile "$prom" >/dev/null || die "verify-ledger still fails after the balance was put back"
+grep -qx 'tillcode_verify_ledger_ok 1' "$prom" || die "tillcode_verify_ledger_ok is not 1 again: $(cat "$prom")"
+
+# The units that run it: systemd-analyze where it works (not in every
+# container), with the binary path pointed at the one just built.
+printf '[Service]\nType=oneshot\nExecStart=/bin/true\n' >"$work/probe.service"
+if have_cmd systemd-analyze && systemd-analyze verify "$work/probe.service" >/dev/null 2>&1; then
+    log "e2e: systemd-analyze verifies ops/systemd/*"
+    mkdir -p "$work/units"
+    for unit in ops/systemd/*.service ops/systemd/*.timer; do
+        sed "s#/usr/local/bin/tillcode-api#$bin/tillcode-api#g" "$unit" >"$work/units/$(basename "$unit")"
+    done
+    # It warns (exit 0) about settings it ignores: any output is a failure.
+    systemd-analyze verify "$work"/units/* >"$work/units.log" 2>&1 || die "systemd-analyze verify: $(cat "$work/units.log")"
+    [[ ! -s $work/units.log ]] || die "systemd-analyze verify warns: $(cat "$work/units.log")"
+else
+    warn "systemd-analyze cannot verify units here; ops/systemd/* not checked"
+fi
+
 log "e2e: a revoked terminal is refused"
 "$bin/tillcode-api" admin revoke-terminal "$terminal" >/dev/null
 expect_problem terminal-not-active till accrue --customer "$ana" --amount 1
@@ -156,8 +207,8 @@ scrape = open(sys.argv[1]).read()
 exported = set(re.findall(r"^(tillcode_[a-z_]+)", scrape, re.M))
 json.load(open(sys.argv[2]))  # the dashboard must be valid JSON
 wanted = set(re.findall(r"tillcode_[a-z_]+", open(sys.argv[2]).read() + open(sys.argv[3]).read()))
-# Exported by the verify-ledger job, not by the API (see docs/operations.md).
-wanted.discard("tillcode_verify_ledger_ok")
+# Written by `verify-ledger --textfile` (checked above), not by the API.
+wanted -= {"tillcode_verify_ledger_ok", "tillcode_verify_ledger_last_run_timestamp_seconds"}
 missing = sorted(w for w in wanted if w not in exported)
 if missing:
     sys.exit(f"not in /metrics: {missing}")

@@ -27,6 +27,7 @@ pub mod staff;
 pub mod state;
 pub mod telemetry;
 pub mod terminals;
+pub mod textfile;
 pub mod till;
 pub mod web_app;
 

@@ -3,12 +3,13 @@
 //! print results print JSON on stdout and log to stderr.
 
 use std::net::TcpListener;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tillcode_api::config::{ConfigError, Env};
-use tillcode_api::{admin, db, demo_seed, ledger, server, telemetry};
+use tillcode_api::{admin, db, demo_seed, ledger, server, telemetry, textfile};
 
 #[derive(Parser)]
 #[command(
@@ -30,7 +31,14 @@ enum Command {
     /// Create (or find) the demo merchant, store, customer and balance.
     DemoSeed,
     /// Check every ledger invariant; print totals; exit 1 on any violation.
-    VerifyLedger,
+    VerifyLedger {
+        /// Also write the result for Prometheus' node exporter (textfile
+        /// collector) to this file, atomically: tillcode_verify_ledger_ok
+        /// and tillcode_verify_ledger_last_run_timestamp_seconds. Left as
+        /// it was when the check cannot run.
+        #[arg(long, value_name = "PATH")]
+        textfile: Option<PathBuf>,
+    },
     /// Operator commands: staff, terminal enrollment and approval.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
@@ -56,6 +64,8 @@ enum CliError {
     Json(#[from] serde_json::Error),
     #[error("the ledger has violations")]
     LedgerViolated,
+    #[error(transparent)]
+    Textfile(#[from] textfile::TextfileError),
     #[error("{0}")]
     Refused(#[from] tillcode_api::error::ApiError),
 }
@@ -109,9 +119,14 @@ async fn run(command: Command) -> Result<(), CliError> {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
             admin::run(&mut conn, command).await?;
         }
-        Command::VerifyLedger => {
+        Command::VerifyLedger { textfile: out } => {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
             let report = ledger::verify(&mut conn).await?;
+            if let Some(path) = out {
+                let metrics =
+                    textfile::verify_ledger_metrics(report.ok, std::time::SystemTime::now());
+                textfile::write_atomic(&path, &metrics)?;
+            }
             println!("{}", serde_json::to_string_pretty(&report)?);
             if !report.ok {
                 return Err(CliError::LedgerViolated);

@@ -111,6 +111,8 @@ diesel::table! {
         terminal_bad_codes_max -> Int4,
         terminal_bad_codes_window_s -> Int4,
         updated_at -> Timestamptz,
+        offline_max_age_s -> Int4,
+        offline_max_skew_s -> Int4,
     }
 }
 

@@ -19,9 +19,15 @@
 // enrollment code with its QR, a terminal enrolls with it (cashier CLI), the
 // manager compares the fingerprint and approves it; the new terminal
 // redeems from the demo customer and the overview shows one more redemption
-// today; customer search, ledger history, fraud page, CSV export; sign-out
-// ends the session. Then the viewer signs in: every page loads, and
-// approving a pending terminal is refused (403 shown), nothing changes.
+// today; customer search, ledger history; a balance adjustment whose first
+// answer is lost on the way back (the page retries with the same
+// Idempotency-Key and the balance moves once), then a second one; the demo
+// customer's numeric codes locked by five wrong codes at the till, seen on
+// the customer's page and unlocked (a right code then pays); fraud page,
+// CSV export, settings (token windows included); sign-out ends the session.
+// Then the viewer signs in: every page loads, approving a pending terminal
+// is refused (403 shown), nothing changes, and the customer page offers no
+// adjustment and no unlock button, even for a locked device.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -79,6 +85,48 @@ function runJson(bin, args, input) {
 const admin = (args, input) => runJson(API_BIN, ["admin", ...args], input);
 const customer = (...args) => runJson(CUSTOMER_BIN, ["--home", CUSTOMER_HOME, ...args]);
 const cashier = (home, ...args) => runJson(CASHIER_BIN, ["--home", home, "--api", BASE, ...args]);
+/** A cashier command that must be refused: the problem type's slug. */
+function cashierRefused(home, ...args) {
+  try {
+    run(CASHIER_BIN, ["--home", home, "--api", BASE, ...args]);
+  } catch (e) {
+    const out = String(e.stdout ?? "").trim();
+    return JSON.parse(out.slice(out.search(/^[{[]/m))).type.split("/").pop();
+  }
+  throw new Error(`cashier ${args.join(" ")} was not refused`);
+}
+
+/** Luhn check digit over ASCII digits (as protocol/src/luhn.rs). */
+function luhn(digits) {
+  let sum = 0;
+  [...digits].reverse().forEach((c, i) => {
+    let d = Number(c);
+    if (i % 2 === 0) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+  });
+  return String((10 - (sum % 10)) % 10);
+}
+
+/** The customer's numeric code with every TOTP digit changed and a valid check digit: a wrong code, not a typo. */
+function wrongNumericCode() {
+  const digits = customer("code", "--kind", "numeric").payload.replace(/\D/g, "");
+  assert.equal(digits.length, 18);
+  const totp = [...digits.slice(9, 17)].map((c) => String((Number(c) + 5) % 10)).join("");
+  const body = digits.slice(0, 9) + totp;
+  return body + luhn(body);
+}
+
+/** Five wrong numeric codes at the till: the device's numeric codes are locked. */
+function lockNumericCodes(till) {
+  for (let i = 0; i < 5; i += 1) {
+    assert.equal(cashierRefused(till, "redeem", "--code", wrongNumericCode(), "--amount", "1"), "bad-code-signature");
+  }
+  const right = customer("code", "--kind", "numeric").payload;
+  assert.equal(cashierRefused(till, "redeem", "--code", right, "--amount", "1"), "locked", "a right code is refused too");
+}
 
 const problems = [];
 async function launch() {
@@ -114,6 +162,24 @@ async function screenshot(page, name) {
 
 const visible = (page, selector, timeout = 15000) =>
   page.locator(selector).first().waitFor({ state: "visible", timeout });
+
+/** Presses Tab from `from` until an element matching `target` has focus; it must show a visible focus ring. */
+async function tabTo(page, from, target, most = 40) {
+  await page.focus(from);
+  for (let i = 0; i < most; i += 1) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((sel) => document.activeElement?.matches(sel) ?? false, target)) {
+      const ring = await page.evaluate(() => {
+        const e = document.activeElement;
+        const style = getComputedStyle(e);
+        return { visible: e.matches(":focus-visible"), style: style.outlineStyle, width: parseFloat(style.outlineWidth) };
+      });
+      assert.ok(ring.visible && ring.style !== "none" && ring.width >= 2, `${target} shows focus: ${JSON.stringify(ring)}`);
+      return;
+    }
+  }
+  throw new Error(`${target} is not reachable with Tab from ${from}`);
+}
 
 /** Every input and select has a label; every button a name; pages reachable by keyboard. */
 async function checkAccessible(page, where) {
@@ -252,6 +318,101 @@ async function main() {
   await checkAccessible(page, "customers");
   await screenshot(page, "07-customers");
 
+  // ---------------------------------------------------------------- adjust a balance
+  // The first answer is lost on its way back (the server applied it); the
+  // page keeps the Idempotency-Key and the retry gets the same adjustment.
+  await visible(page, "#adjust-form");
+  const balance0 = await dataValue(page, "#detail-balance");
+  assert.equal(balance0, customer("balance").balance);
+  await tabTo(page, "#customer-q", "#adjust-direction");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("40");
+  await page.keyboard.press("Tab");
+  await page.keyboard.type("goodwill: dashboard test");
+  const keys = [];
+  let lose = true;
+  await page.route("**/v1/dashboard/customers/*/adjust", async (route) => {
+    keys.push(route.request().headers()["idempotency-key"]);
+    const answer = await route.fetch();
+    if (lose) {
+      lose = false;
+      assert.equal(answer.status(), 201, "the server applied the first attempt");
+      await route.abort("aborted");
+    } else {
+      await route.fulfill({ response: answer });
+    }
+  });
+  await page.keyboard.press("Enter");
+  await visible(page, "#adjust-error");
+  assert.match(await page.locator("#adjust-error").textContent(), /Not confirmed/);
+  assert.equal(customer("balance").balance, balance0 + 40, "applied on the server");
+  assert.equal(await dataValue(page, "#detail-balance"), balance0, "the page did not see it");
+  await screenshot(page, "07b-adjust-unconfirmed");
+  await page.click("#adjust-submit");
+  await page.waitForFunction(() => /already gone through/.test(document.getElementById("status").textContent));
+  assert.equal(keys.length, 2);
+  assert.match(keys[0], /^[0-9a-f-]{36}$/);
+  assert.equal(keys[1], keys[0], "the retry reuses the key");
+  await page.waitForFunction((b) => Number(document.getElementById("detail-balance").dataset.value) === b, balance0 + 40);
+  assert.equal(customer("balance").balance, balance0 + 40, "applied once");
+  let top = await page.locator("#history-rows tr").first().textContent();
+  assert.match(top, /adjust/);
+  assert.match(top, /\+40/);
+  assert.match(top, /goodwill: dashboard test/);
+  assert.equal(
+    (await page.locator("#customer-results td[data-balance]").textContent()).trim(),
+    `${new Intl.NumberFormat("en-US").format(balance0 + 40)} pts`,
+    "the search result shows the new balance",
+  );
+  await screenshot(page, "07c-adjusted");
+  // A second adjustment is a new action: a new key.
+  await page.selectOption("#adjust-direction", "debit");
+  await page.fill("#adjust-amount", "15");
+  await page.fill("#adjust-reason", "correction");
+  await page.click("#adjust-submit");
+  await page.waitForFunction((b) => Number(document.getElementById("detail-balance").dataset.value) === b, balance0 + 25);
+  assert.equal(keys.length, 3);
+  assert.notEqual(keys[2], keys[0]);
+  top = await page.locator("#history-rows tr").first().textContent();
+  assert.match(top, /−15/);
+  assert.match(top, /correction/);
+  await page.unroute("**/v1/dashboard/customers/*/adjust");
+  assert.equal(customer("balance").balance, balance0 + 25);
+
+  // ---------------------------------------------------------------- unlock a device
+  lockNumericCodes(till);
+  await page.click("#customer-search button[type=submit]");
+  const device = page.locator("#device-rows tr", { has: page.locator("th", { hasText: "Dana's phone" }) });
+  await page.waitForFunction(() => document.querySelector("#device-rows tr[data-locked='true']") !== null);
+  assert.match(await device.textContent(), /Locked/);
+  assert.match(await device.textContent(), /5 wrong codes/);
+  await checkAccessible(page, "customer with a locked device");
+  await screenshot(page, "07d-device-locked");
+  await tabTo(page, "#adjust-submit", "#device-rows button[data-unlock]");
+  await page.keyboard.press("Enter");
+  await visible(page, "#confirm");
+  assert.equal(await page.evaluate(() => document.activeElement.id), "confirm-cancel", "the safe choice has focus");
+  await page.click("#confirm-ok");
+  await page.locator("#confirm").waitFor({ state: "hidden" });
+  await page.waitForFunction(() => document.querySelector("#device-rows tr[data-locked='false']") !== null);
+  assert.match(await device.textContent(), /Usable/);
+  assert.equal(await device.locator("button[data-unlock]").count(), 0);
+  await screenshot(page, "07e-device-unlocked");
+  // A right numeric code pays again. One accepted per 30 s step: if the
+  // till test used this step already, the next step's code is the one.
+  let paid = null;
+  for (let tries = 0; paid === null && tries < 3; tries += 1) {
+    try {
+      paid = cashier(till, "redeem", "--code", customer("code", "--kind", "numeric").payload, "--amount", "1");
+    } catch (e) {
+      const wait = 30_000 - (Date.now() % 30_000) + 500;
+      log(`numeric code refused (${String(e.stdout ?? "").trim().slice(0, 120)}); next step in ${wait} ms`);
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  assert.ok(paid, "a right numeric code pays after the unlock");
+  assert.equal(paid.balance_after, balance0 + 24);
+
   // ---------------------------------------------------------------- fraud, CSV
   await page.click('#nav a[data-page="fraud"]');
   await visible(page, "#fraud-chart svg");
@@ -282,11 +443,20 @@ async function main() {
   await visible(page, "#settings-error");
   assert.match(await page.locator("#settings-error").textContent(), /Not saved: velocity_window_s must be 1 to 86400/);
   await page.fill("#set-velocity-window-s", "3600");
+  // The offline code windows: the defaults, a bound enforced by the server, a new value.
+  assert.equal(await page.inputValue("#set-offline-max-age-s"), "60");
+  assert.equal(await page.inputValue("#set-offline-max-skew-s"), "30");
+  await page.fill("#set-offline-max-age-s", "5");
+  await page.click("#settings-submit");
+  await page.waitForFunction(() => /offline_max_age_s must be 10 to 600/.test(document.getElementById("settings-error").textContent));
+  await page.fill("#set-offline-max-age-s", "45");
   await page.fill("#set-customer-max-count", "50");
   await page.click("#settings-submit");
   await page.waitForFunction(() => /Settings saved/.test(document.getElementById("status").textContent));
   assert.ok(await page.locator("#settings-error").isHidden());
   assert.match(await page.locator("#settings-updated").textContent(), /Last changed/);
+  const saved = await (await page.request.get(`${BASE}/v1/dashboard/settings`)).json();
+  assert.deepEqual([saved.offline_max_age_s, saved.offline_max_skew_s, saved.customer_max_count], [45, 30, 50]);
   await screenshot(page, "08b-settings");
 
   // ---------------------------------------------------------------- sign out
@@ -328,6 +498,17 @@ async function main() {
   await page.click("#settings-submit");
   await visible(page, "#settings-error");
   assert.match(await page.locator("#settings-error").textContent(), /403/);
+  // A locked device: the viewer sees the lock, and no button to lift it or to adjust.
+  lockNumericCodes(till);
+  await page.click('#nav a[data-page="customers"]');
+  await page.fill("#customer-q", "dana@");
+  await page.press("#customer-q", "Enter");
+  await page.waitForFunction(() => document.querySelector("#device-rows tr[data-locked='true']") !== null);
+  assert.ok(await page.locator("#adjust-form").isHidden(), "no adjustment form for a viewer");
+  await visible(page, "#adjust-viewer");
+  assert.equal(await page.locator("#device-rows button").count(), 0, "no unlock button for a viewer");
+  await checkAccessible(page, "customers as a viewer");
+  await screenshot(page, "10-viewer-customer");
   await browser.close();
 
   assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");

@@ -8,7 +8,7 @@ use actix_web::web;
 #[cfg(test)]
 mod tests;
 
-pub use verify::{CodeRejection, CodeWindows, VerifiedCode, verify_code};
+pub use verify::{CodeRejection, CodeWindows, TokenWindows, VerifiedCode, verify_code};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/me/online-keys", web::post().to(online::issue));

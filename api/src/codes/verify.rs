@@ -26,14 +26,14 @@ use crate::schema::{accounts, customers, devices};
 use crate::state::AppState;
 
 /// How old and how far ahead of the server's clock an offline token may be.
-/// PROTOCOL.md's defaults; per-merchant settings come with the dashboard.
-#[derive(Clone, Copy, Debug)]
-pub struct CodeWindows {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenWindows {
     pub max_age: Duration,
     pub max_skew: Duration,
 }
 
-impl Default for CodeWindows {
+impl Default for TokenWindows {
+    /// PROTOCOL.md's: 60 s old, 30 s ahead.
     fn default() -> Self {
         Self {
             max_age: Duration::from_secs(60),
@@ -42,10 +42,28 @@ impl Default for CodeWindows {
     }
 }
 
+/// Which [`TokenWindows`] [`verify_code`] applies to an offline token.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum CodeWindows {
+    /// The terminal's merchant's (`offline_max_age_s` and
+    /// `offline_max_skew_s` in `merchant_settings`, cached with the other
+    /// fraud settings): what the till's requests use.
+    #[default]
+    Merchant,
+    /// These, whatever the merchant set (tools and tests that pin them).
+    Fixed(TokenWindows),
+}
+
 /// Wrong numeric codes a device may have in `NUMERIC_LOCK_WINDOW` before its
 /// numeric fallback (only that) is locked for the rest of the window.
 pub const NUMERIC_MAX_FAILURES: u64 = 5;
 pub const NUMERIC_LOCK_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The Redis key counting a device's wrong numeric codes; the dashboard
+/// reads it (lock state) and deletes it (unlock).
+pub fn numeric_failures_key(state: &AppState, device: Uuid) -> String {
+    state.redis_key(&["numeric-failures", &device.to_string()])
+}
 
 /// Every reason a code is refused, each with its own problem type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -314,6 +332,11 @@ async fn verify_offline(
     now_ms: u64,
     windows: CodeWindows,
 ) -> Result<Verdict, ApiError> {
+    let windows = match windows {
+        // In memory but for one read per merchant every FRESH_FOR.
+        CodeWindows::Merchant => state.settings.get(state, merchant).await?.token_windows(),
+        CodeWindows::Fixed(windows) => windows,
+    };
     // Cheapest first: the clock costs nothing, a lookup one round trip.
     if let Err(stale) = check_freshness(
         token.issued_at_ms,
@@ -396,7 +419,7 @@ async fn verify_numeric(
     if device.status != "active" {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
-    let failures_key = state.redis_key(&["numeric-failures", &device.id.to_string()]);
+    let failures_key = numeric_failures_key(state, device.id);
     let mut conn = state.redis_conn().await?;
     let redis_error = |e: redis::RedisError| ApiError::Unavailable(format!("redis: {e}"));
     let failures: Option<u64> = conn.get(&failures_key).await.map_err(redis_error)?;

@@ -132,7 +132,7 @@ pub async fn unlock_numeric(
         ));
     }
     let mut conn = state.redis_conn().await?;
-    conn.del::<_, ()>(state.redis_key(&["numeric-failures", &device.to_string()]))
+    conn.del::<_, ()>(crate::codes::verify::numeric_failures_key(&state, device))
         .await
         .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
     tracing::info!(merchant = %session.merchant, staff = %session.staff, %device, "numeric codes unlocked");

@@ -118,6 +118,32 @@ async fn a_manager_adjusts_a_balance_with_a_reason_once_and_a_viewer_cannot() {
     assert_eq!(status, 403);
     let (_, balance) = get(&app, "/v1/me/balance", &phone.access_token).await;
     assert_eq!(balance["balance"], 50);
+
+    // The dashboard's history shows the balance and the adjustment's reason.
+    let history = format!("/v1/dashboard/customers/{}/history", phone.customer);
+    let (status, page) = get_as(&app, &history, &viewer).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["balance"], 50);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{page}");
+    assert_eq!(items[0]["kind"], "adjust");
+    assert_eq!(items[0]["balance_change"], 50);
+    assert_eq!(items[0]["reason"], "goodwill");
+    assert!(
+        items[0]["actor"].as_str().unwrap().starts_with("staff:"),
+        "{page}"
+    );
+}
+
+async fn get_as(app: &TestApp, path: &str, (cookie, _): &(String, String)) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -126,7 +152,7 @@ async fn a_manager_unlocks_a_devices_numeric_codes() {
     let merchant = app.merchant().await.merchant;
     let phone = sign_up(&app, merchant, "ana@example.com").await;
     let state = app.state();
-    let key = state.redis_key(&["numeric-failures", &phone.device.to_string()]);
+    let key = crate::codes::verify::numeric_failures_key(&state, phone.device);
     let mut redis = state.redis_conn().await.unwrap();
     let _: () = redis::cmd("SET")
         .arg(&key)
@@ -136,6 +162,30 @@ async fn a_manager_unlocks_a_devices_numeric_codes() {
         .unwrap();
 
     let manager = staff(&app, merchant, Role::Manager).await;
+    let viewer = staff(&app, merchant, Role::Viewer).await;
+    let devices = format!("/v1/dashboard/customers/{}/devices", phone.customer);
+    // Anyone signed in sees the lock; only a manager may lift it.
+    let (status, listed) = get_as(&app, &devices, &viewer).await;
+    assert_eq!(status, 200, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["device_id"], phone.device.to_string());
+    assert_eq!(listed[0]["status"], "active");
+    assert_eq!(listed[0]["numeric_failures"], 99);
+    assert_eq!(listed[0]["numeric_locked"], true);
+    let (status, _) = post(
+        &app,
+        &format!("/v1/dashboard/devices/{}/unlock", phone.device),
+        &viewer,
+        "u",
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        get_as(&app, &devices, &viewer).await.1[0]["numeric_locked"],
+        true
+    );
+
     let (status, _) = post(
         &app,
         &format!("/v1/dashboard/devices/{}/unlock", phone.device),
@@ -151,6 +201,22 @@ async fn a_manager_unlocks_a_devices_numeric_codes() {
         .await
         .unwrap();
     assert_eq!(left, None);
+    let (_, listed) = get_as(&app, &devices, &manager).await;
+    assert_eq!(
+        (
+            &listed[0]["numeric_locked"],
+            &listed[0]["numeric_failures"],
+            &listed[0]["numeric_lock_expires_in_s"]
+        ),
+        (&json!(false), &json!(0), &Value::Null)
+    );
+    // Another merchant's customer, or none: not found.
+    let other = app.merchant().await.merchant;
+    let stranger = sign_up(&app, other, "bo@example.com").await;
+    for customer in [stranger.customer, uuid::Uuid::now_v7()] {
+        let path = format!("/v1/dashboard/customers/{customer}/devices");
+        assert_eq!(get_as(&app, &path, &manager).await.0, 404);
+    }
     let (status, _) = post(
         &app,
         &format!("/v1/dashboard/devices/{}/unlock", uuid::Uuid::now_v7()),

@@ -26,6 +26,10 @@ use crate::error::ApiError;
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/dashboard/anomalies", web::get().to(anomalies));
+}
+
 /// Refusals of the code itself: the reasons `many-customers-failing` counts.
 const CODE_REFUSALS: [ProblemType; 10] = [
     ProblemType::MalformedCode,

@@ -32,12 +32,6 @@ const SEARCH_LIMIT: i64 = 20;
 /// Most transfers one CSV export holds; a larger export needs a range.
 pub const EXPORT_LIMIT: i64 = 100_000;
 
-// Declared here, not in `mod.rs`, so the files live beside this one.
-#[path = "anomalies.rs"]
-pub mod anomalies;
-#[path = "settings.rs"]
-pub mod settings;
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/v1/dashboard/overview", web::get().to(overview))
         .route("/v1/dashboard/stores", web::get().to(stores))
@@ -56,18 +50,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(create_enrollment),
         )
         .route("/v1/dashboard/fraud", web::get().to(super::fraud::fraud))
-        .route(
-            "/v1/dashboard/anomalies",
-            web::get().to(anomalies::anomalies),
-        )
-        .route(
-            "/v1/dashboard/settings",
-            web::get().to(settings::get_settings),
-        )
-        .route(
-            "/v1/dashboard/settings",
-            web::put().to(settings::put_settings),
-        )
         .route(
             "/v1/dashboard/export/ledger.csv",
             web::get().to(export_ledger),
@@ -418,6 +400,12 @@ pub struct HistoryItem {
     pub code_kind: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub reference: Option<String>,
+    /// Why, for an adjustment (what the staff member typed).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reason: Option<String>,
+    /// Who, for an adjustment: `staff:ID`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub actor: Option<String>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }
@@ -425,6 +413,8 @@ pub struct HistoryItem {
 #[derive(Serialize, ToSchema)]
 pub struct HistoryPage {
     pub customer_id: Uuid,
+    /// The customer's balance now (0 without an account).
+    pub balance: i64,
     pub items: Vec<HistoryItem>,
     pub next_cursor: Option<Uuid>,
 }
@@ -455,14 +445,16 @@ pub async fn history(
         .load(&mut conn)
         .await
         .map_err(db_error)?;
-    if found.is_empty() {
+    let Some(found) = found.into_iter().next() else {
         return Err(ApiError::client(ProblemType::NotFound, "no such customer"));
-    }
+    };
+    let balance = found.balance;
     // Transfer ids are UUIDv7: by id is by time, and the cursor is the last
     // id seen (as /v1/me/history).
     let mut rows: Vec<HistoryItem> = diesel::sql_query(
         "SELECT t.id AS transfer_id, t.kind, t.balance_change, t.balance_after, t.store_id,
-                s.name AS store_name, t.terminal_id, t.code_kind, t.reference, t.created_at
+                s.name AS store_name, t.terminal_id, t.code_kind, t.reference, t.reason, t.actor,
+                t.created_at
          FROM ledger_transfers t
          JOIN accounts a ON a.merchant_id = t.merchant_id AND a.id = t.account_id
          LEFT JOIN stores s ON s.merchant_id = t.merchant_id AND s.id = t.store_id
@@ -487,6 +479,7 @@ pub async fn history(
     };
     Ok(HttpResponse::Ok().json(HistoryPage {
         customer_id: customer,
+        balance,
         items: rows,
         next_cursor,
     }))

@@ -5,7 +5,8 @@
 // CSRF token from the sign-in answer is kept in sessionStorage (this tab
 // only) and sent as X-CSRF-Token on every POST. A 401 anywhere means the
 // session is over: the sign-in form comes back. Viewers get the same page;
-// the server refuses their changes (403) and the page says so.
+// the server refuses their changes (403) and the page says so. The customer
+// actions (balance adjustment, device unlock) are not even offered to them.
 //
 // Everything is built with DOM calls (never markup from strings) under a CSP without
 // inline script or style.
@@ -23,7 +24,13 @@ const state = {
   minorUnits: 0,
   stores: [],
   history: { customer: null, cursors: [], next: null },
+  // The adjustment sent but not answered (network failure, 5xx): retried
+  // with the same Idempotency-Key, so it can apply only once.
+  pendingAdjust: null,
 };
+
+/** Owners and managers may change things; viewers only look. */
+const mayChange = () => state.role === "owner" || state.role === "manager";
 
 // ------------------------------------------------------------------ helpers
 
@@ -82,8 +89,8 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
-  const headers = { Accept: "application/json" };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { Accept: "application/json", ...extraHeaders };
   if (method !== "GET") headers["X-CSRF-Token"] = sessionStorage.getItem(CSRF_KEY) ?? "";
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res;
@@ -316,14 +323,14 @@ async function onSearch(event) {
           el("td", { text: c.email }),
           el("td", { text: c.display_name }),
           el("td", {}, el("code", { text: c.customer_id })),
-          el("td", { class: "num", text: money(c.balance) }),
+          el("td", { class: "num", "data-balance": c.customer_id, text: money(c.balance) }),
           el("td", {},
             el("button", {
               type: "button",
               class: "small",
               "data-history": c.customer_id,
-              "aria-label": `History of ${c.email}`,
-              text: "History",
+              "aria-label": `Open ${c.email}`,
+              text: "Open",
             }))),
       ),
     );
@@ -336,8 +343,25 @@ async function onSearch(event) {
 
 async function openHistory(customer, email, focus = true) {
   state.history = { customer, email, cursors: [], next: null };
-  await loadHistory(null);
-  if (focus) $("h-history").focus();
+  state.pendingAdjust = null;
+  $("adjust-form").reset();
+  $("adjust-error").hidden = true;
+  setText("h-customer", email);
+  $("customer-detail").dataset.customer = customer;
+  $("customer-detail").hidden = false;
+  // Viewers are not offered what the server would refuse them.
+  $("adjust-form").hidden = !mayChange();
+  $("adjust-viewer").hidden = mayChange();
+  await Promise.all([loadHistory(null), loadDevices()]);
+  if (focus) $("h-customer").focus();
+}
+
+function showBalance(customer, balance) {
+  const figure = $("detail-balance");
+  figure.textContent = money(balance);
+  figure.dataset.value = balance;
+  const cell = document.querySelector(`#customer-results td[data-balance="${customer}"]`);
+  if (cell) cell.textContent = money(balance);
 }
 
 async function loadHistory(cursor) {
@@ -346,6 +370,7 @@ async function loadHistory(cursor) {
   if (cursor) query.set("starting_after", cursor);
   const page = await api("GET", `/v1/dashboard/customers/${h.customer}/history?${query}`);
   h.next = page.next_cursor;
+  showBalance(h.customer, page.balance);
   $("history-panel").hidden = false;
   setText("h-history", `History of ${h.email}`);
   $("history-rows").replaceChildren(
@@ -357,7 +382,7 @@ async function loadHistory(cursor) {
         el("td", { class: "num", text: money(t.balance_after) }),
         el("td", { text: t.store_name ?? "—" }),
         el("td", { text: t.code_kind ?? "—" }),
-        el("td", { text: t.reference ?? "" })),
+        el("td", { text: t.reason ?? t.reference ?? "" })),
     ),
   );
   if (!page.items.length) {
@@ -365,6 +390,144 @@ async function loadHistory(cursor) {
   }
   $("history-older").disabled = !h.next;
   $("history-newest").disabled = h.cursors.length === 0;
+}
+
+async function loadDevices() {
+  const customer = state.history.customer;
+  const devices = await api("GET", `/v1/dashboard/customers/${customer}/devices`);
+  state.devices = new Map(devices.map((d) => [d.device_id, d]));
+  $("device-rows").replaceChildren(
+    ...devices.map((d) =>
+      el("tr", { dataset: { device: d.device_id, locked: String(d.numeric_locked) } },
+        el("th", { scope: "row", text: d.name }),
+        el("td", {}, el("span", { class: `badge ${d.status}`, text: d.status })),
+        el("td", {},
+          d.numeric_locked
+            ? el("span", { class: "badge locked", text: "Locked" })
+            : el("span", { class: "badge unlocked", text: "Usable" }),
+          el("span", {
+            class: "hint block",
+            text: d.numeric_failures
+              ? `${d.numeric_failures} wrong code${d.numeric_failures === 1 ? "" : "s"}${d.numeric_lock_expires_in_s ? `; clears by itself in ${Math.ceil(d.numeric_lock_expires_in_s / 60)} min` : ""}`
+              : "No wrong codes",
+          })),
+        el("td", { text: when(d.created_at) }),
+        el("td", {},
+          d.numeric_locked && mayChange()
+            ? el("button", {
+                type: "button",
+                class: "small primary",
+                "data-unlock": d.device_id,
+                "aria-label": `Unlock numeric codes of ${d.name}`,
+                text: "Unlock",
+              })
+            : null)),
+    ),
+  );
+  if (!devices.length) {
+    $("device-rows").append(el("tr", {}, el("td", { colspan: 5, text: "No devices." })));
+  }
+}
+
+/** The adjustment the form describes, as the API takes it. */
+function adjustmentFromForm() {
+  const amount = Number($("adjust-amount").value);
+  const reason = $("adjust-reason").value.trim();
+  if ($("adjust-amount").value.trim() === "" || !Number.isInteger(amount) || amount < 1) {
+    return { error: "Amount: a whole number of at least 1 is needed.", field: "adjust-amount" };
+  }
+  if (!reason) return { error: "Reason: say why, for the audit trail.", field: "adjust-reason" };
+  return { body: { direction: $("adjust-direction").value, amount, reason } };
+}
+
+async function onAdjust(event) {
+  event.preventDefault();
+  const error = $("adjust-error");
+  error.hidden = true;
+  const customer = state.history.customer;
+  const { body, error: invalid, field } = adjustmentFromForm();
+  if (invalid) {
+    error.textContent = invalid;
+    error.hidden = false;
+    $(field).focus();
+    return;
+  }
+  // One key per intended adjustment: the same customer and the same fields
+  // after an unanswered attempt are a retry of it, and reuse its key.
+  const intent = JSON.stringify({ customer, ...body });
+  if (state.pendingAdjust?.intent !== intent) {
+    state.pendingAdjust = { intent, key: crypto.randomUUID() };
+  }
+  const { key } = state.pendingAdjust;
+  const button = $("adjust-submit");
+  button.disabled = true;
+  try {
+    const done = await api("POST", `/v1/dashboard/customers/${customer}/adjust`, body, { "Idempotency-Key": key });
+    state.pendingAdjust = null;
+    $("adjust-form").reset();
+    notify(
+      `${body.direction === "credit" ? "Credited" : "Debited"} ${money(body.amount)}${done.replayed ? " (the earlier attempt had already gone through)" : ""}; the balance is now ${money(done.balance_after)}.`,
+      "ok",
+    );
+    state.history.cursors = [];
+    await loadHistory(null);
+  } catch (e) {
+    if (e.status === 401) return;
+    // Answered refusals changed nothing: a corrected attempt is a new one.
+    const unanswered = e.status === 0 || e.status >= 500;
+    if (!unanswered) state.pendingAdjust = null;
+    error.textContent = unanswered
+      ? `Not confirmed: ${e.problem?.detail ?? e.message}. Press "Adjust balance" again to retry: it cannot apply twice.`
+      : e.status === 403
+        ? `Refused (403): ${e.problem?.detail ?? "this account may not do that"}.`
+        : `Not adjusted: ${e.problem?.detail ?? e.message}.`;
+    error.hidden = false;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function onUnlock(event) {
+  const button = event.target.closest("button[data-unlock]");
+  if (!button) return;
+  const d = state.devices?.get(button.dataset.unlock);
+  if (!d) return;
+  const dialog = $("confirm");
+  setText("confirm-title", `Unlock numeric codes of ${d.name}?`);
+  $("confirm-body").replaceChildren(
+    el("dl", { class: "facts" },
+      el("dt", { text: "Customer" }), el("dd", { text: state.history.email }),
+      el("dt", { text: "Device" }), el("dd", { text: d.name }),
+      el("dt", { text: "Wrong codes" }), el("dd", { text: String(d.numeric_failures) })),
+    el("p", { text: "Unlock only if you are sure the customer, not someone guessing, typed the wrong codes." }),
+  );
+  $("confirm-error").hidden = true;
+  const okButton = $("confirm-ok");
+  okButton.textContent = "Unlock";
+  okButton.className = "primary";
+  okButton.disabled = false;
+  okButton.onclick = async () => {
+    okButton.disabled = true;
+    try {
+      await api("POST", `/v1/dashboard/devices/${d.device_id}/unlock`);
+      dialog.close();
+      notify(`Numeric codes of ${d.name} are unlocked.`, "ok");
+      await loadDevices();
+      $("h-devices").focus();
+    } catch (e) {
+      if (e.status === 401) {
+        dialog.close();
+        return;
+      }
+      const err = $("confirm-error");
+      err.textContent =
+        e.status === 403 ? `Refused (403): ${e.problem?.detail ?? "this account may not do that"}.` : `Failed: ${e.message}`;
+      err.hidden = false;
+      okButton.disabled = false;
+    }
+  };
+  dialog.showModal();
+  $("confirm-cancel").focus();
 }
 
 async function onHistoryOlder() {
@@ -614,6 +777,8 @@ const SETTINGS_FIELDS = [
   "terminal_max_count",
   "terminal_bad_codes_max",
   "terminal_bad_codes_window_s",
+  "offline_max_age_s",
+  "offline_max_skew_s",
 ];
 
 const settingsInput = (name) => $(`set-${name.replaceAll("_", "-")}`);
@@ -678,6 +843,8 @@ async function start() {
     openHistory(b.dataset.history, email).catch(fail);
   });
   $("history-older").addEventListener("click", onHistoryOlder);
+  $("adjust-form").addEventListener("submit", onAdjust);
+  $("device-rows").addEventListener("click", onUnlock);
   $("history-newest").addEventListener("click", onHistoryNewest);
   $("terminal-rows").addEventListener("click", onTerminalAction);
   $("enroll-form").addEventListener("submit", onEnroll);

@@ -7,12 +7,17 @@
 //! an HttpOnly, Secure, SameSite=Strict cookie and a CSRF token the page keeps
 //! in `sessionStorage` and sends as `X-CSRF-Token` on every POST), then see
 //! the overview (liability, issued and redeemed per day as SVG charts drawn
-//! by `charts.mjs`, today, per store), search customers and page through
-//! their ledger, create terminal enrollments (code and QR), approve, suspend
-//! and revoke terminals, and download the ledger as CSV. A session that
-//! expires (401) brings the sign-in form back. Viewers see everything and
-//! change nothing: the server refuses (`forbidden`, 403) whatever the page
-//! shows.
+//! by `charts.mjs`, today, per store), search customers, page through their
+//! ledger, adjust a balance with a reason (`actions.rs`, one Idempotency-Key
+//! per intended adjustment, reused on retry) and unlock a device whose
+//! numeric codes are locked (`devices.rs` lists them with their lock
+//! state), create terminal enrollments (code and QR), approve, suspend and
+//! revoke terminals, see refused codes and anomaly flags (`fraud.rs`,
+//! `anomalies.rs`), change the fraud limits and offline code windows
+//! (`settings.rs`), and download the ledger as CSV. A session that expires
+//! (401) brings the sign-in form back. Viewers see everything and change
+//! nothing: the server refuses (`forbidden`, 403) whatever the page shows,
+//! and the page does not offer them the customer actions.
 //!
 //! Every asset is served as `/till` serves its own: a strict
 //! Content-Security-Policy (no inline script or style; connections to this
@@ -21,9 +26,14 @@
 //! page in headless Chromium against a real server.
 
 pub mod actions;
+pub mod anomalies;
 pub mod api;
+pub mod devices;
 pub mod fraud;
+pub mod settings;
 
+#[cfg(test)]
+mod actions_tests;
 #[cfg(test)]
 mod tests;
 
@@ -73,8 +83,9 @@ static APP: WebApp = WebApp::new(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     APP.routes(cfg);
-    cfg.configure(api::routes).configure(actions::routes);
+    cfg.configure(api::routes)
+        .configure(actions::routes)
+        .configure(anomalies::routes)
+        .configure(devices::routes)
+        .configure(settings::routes);
 }
-
-#[cfg(test)]
-mod actions_tests;

@@ -1,8 +1,10 @@
 //! `GET` and `PUT /v1/dashboard/settings`: the merchant's fraud settings
-//! (`merchant_settings`). Anyone signed in may read them; changing them needs
-//! a role that may change things. A merchant without a row reads the
-//! defaults. Servers cache settings for up to 30 s
-//! ([`crate::fraud::settings`]), so a change takes effect within that.
+//! (`merchant_settings`): velocity limits, the bad-code threshold, and the
+//! freshness windows of offline tokens. Anyone signed in may read them;
+//! changing them needs a role that may change things. A merchant without a
+//! row reads the defaults. Servers cache settings for up to 30 s
+//! ([`crate::fraud::settings`]), so a change takes effect within that (at
+//! once on the server that took it).
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -15,10 +17,15 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::fraud::settings::Settings;
+use crate::fraud::settings::{COLUMNS, OFFLINE_MAX_AGE_S, OFFLINE_MAX_SKEW_S, Settings};
 use crate::schema::merchant_settings;
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/v1/dashboard/settings", web::get().to(get_settings))
+        .route("/v1/dashboard/settings", web::put().to(put_settings));
+}
 
 /// Longest window, in seconds (the table's CHECK).
 const MAX_WINDOW_S: i32 = 86_400;
@@ -41,6 +48,11 @@ pub struct SettingsBody {
     pub terminal_bad_codes_max: i32,
     /// Their window: 1 to 86400 s.
     pub terminal_bad_codes_window_s: i32,
+    /// How old an offline token may be at the till: 10 to 600 s (default 60).
+    pub offline_max_age_s: i32,
+    /// How far ahead of the server's clock a phone's may be: 0 to 300 s
+    /// (default 30).
+    pub offline_max_skew_s: i32,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -63,6 +75,8 @@ impl From<Settings> for SettingsBody {
             terminal_max_count: s.terminal_max_count,
             terminal_bad_codes_max: s.terminal_bad_codes_max,
             terminal_bad_codes_window_s: s.terminal_bad_codes_window_s,
+            offline_max_age_s: s.offline_max_age_s,
+            offline_max_skew_s: s.offline_max_skew_s,
         }
     }
 }
@@ -79,6 +93,26 @@ impl SettingsBody {
             wrong.push(format!(
                 "terminal_bad_codes_window_s must be 1 to {MAX_WINDOW_S}"
             ));
+        }
+        for (name, value, range) in [
+            (
+                "offline_max_age_s",
+                self.offline_max_age_s,
+                OFFLINE_MAX_AGE_S,
+            ),
+            (
+                "offline_max_skew_s",
+                self.offline_max_skew_s,
+                OFFLINE_MAX_SKEW_S,
+            ),
+        ] {
+            if !range.contains(&value) {
+                wrong.push(format!(
+                    "{name} must be {} to {}",
+                    range.start(),
+                    range.end()
+                ));
+            }
         }
         for (name, value) in [
             ("customer_max_count", i64::from(self.customer_max_count)),
@@ -107,18 +141,7 @@ type Row = (Settings, DateTime<Utc>);
 async fn read(state: &AppState, merchant: Uuid) -> Result<SettingsView, ApiError> {
     let row: Option<Row> = merchant_settings::table
         .find(merchant)
-        .select((
-            (
-                merchant_settings::velocity_window_s,
-                merchant_settings::customer_max_count,
-                merchant_settings::customer_max_amount,
-                merchant_settings::device_max_count,
-                merchant_settings::terminal_max_count,
-                merchant_settings::terminal_bad_codes_max,
-                merchant_settings::terminal_bad_codes_window_s,
-            ),
-            merchant_settings::updated_at,
-        ))
+        .select((COLUMNS, merchant_settings::updated_at))
         .first(&mut *state.db_conn().await?)
         .await
         .optional()
@@ -168,6 +191,8 @@ pub async fn put_settings(
             merchant_settings::terminal_max_count.eq(body.terminal_max_count),
             merchant_settings::terminal_bad_codes_max.eq(body.terminal_bad_codes_max),
             merchant_settings::terminal_bad_codes_window_s.eq(body.terminal_bad_codes_window_s),
+            merchant_settings::offline_max_age_s.eq(body.offline_max_age_s),
+            merchant_settings::offline_max_skew_s.eq(body.offline_max_skew_s),
             merchant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .on_conflict(merchant_settings::merchant_id)
@@ -185,10 +210,15 @@ pub async fn put_settings(
                 .eq(excluded(merchant_settings::terminal_bad_codes_max)),
             merchant_settings::terminal_bad_codes_window_s
                 .eq(excluded(merchant_settings::terminal_bad_codes_window_s)),
+            merchant_settings::offline_max_age_s.eq(excluded(merchant_settings::offline_max_age_s)),
+            merchant_settings::offline_max_skew_s
+                .eq(excluded(merchant_settings::offline_max_skew_s)),
             merchant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut *state.db_conn().await?)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // This server uses them from its next request; the others within FRESH_FOR.
+    state.settings.forget(session.merchant);
     Ok(HttpResponse::Ok().json(read(&state, merchant).await?))
 }

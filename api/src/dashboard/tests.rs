@@ -794,6 +794,8 @@ fn settings_body(customer_max_count: i32) -> Value {
         "terminal_max_count": 600,
         "terminal_bad_codes_max": 30,
         "terminal_bad_codes_window_s": 600,
+        "offline_max_age_s": 60,
+        "offline_max_skew_s": 30,
     })
 }
 
@@ -812,6 +814,8 @@ async fn a_managers_customer_limit_is_read_back_and_used_by_the_velocity_check()
     assert_eq!(read["velocity_window_s"], 3600);
     assert_eq!(read["updated_at"], Value::Null);
     assert_eq!(read["takes_effect_within_s"], 30);
+    assert_eq!(read["offline_max_age_s"], 60);
+    assert_eq!(read["offline_max_skew_s"], 30);
 
     // A viewer may not change them; nor may a request without the CSRF token.
     let res = dash
@@ -908,6 +912,102 @@ async fn a_managers_customer_limit_is_read_back_and_used_by_the_velocity_check()
             .json()["customer_max_count"],
         20
     );
+}
+
+#[tokio::test]
+async fn a_merchants_shortened_token_window_refuses_what_the_default_accepts() {
+    let dash = Dash::new().await;
+    let (merchant, terminal, phone) = shop(&dash).await;
+    let manager = dash.staff(merchant.merchant, Role::Manager).await;
+    let put = |body: Value| {
+        dash.call(
+            Method::PUT,
+            "/v1/dashboard/settings",
+            Some(&manager),
+            true,
+            Some(body),
+        )
+    };
+
+    // Out of bounds: refused, naming both, and nothing stored.
+    let mut bad = settings_body(20);
+    bad["offline_max_age_s"] = json!(9);
+    bad["offline_max_skew_s"] = json!(301);
+    let res = put(bad).await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    let problem = res.json();
+    assert_eq!(
+        problem["type"],
+        "https://tillcode.dev/problems/validation-failed"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("offline_max_age_s must be 10 to 600"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("offline_max_skew_s must be 0 to 300"),
+        "{detail}"
+    );
+    let mut negative = settings_body(20);
+    negative["offline_max_skew_s"] = json!(-1);
+    assert_eq!(put(negative).await.status, 400);
+    let read = dash.get("/v1/dashboard/settings", &manager).await.json();
+    assert_eq!(
+        (&read["offline_max_age_s"], &read["updated_at"]),
+        (&json!(60), &Value::Null)
+    );
+
+    // Tokens 20 s old and 10 s ahead: both inside the default windows.
+    let now = now_ms();
+    let (old, ahead) = (now - 20_000, now + 10_000);
+
+    // Another merchant with the defaults accepts them.
+    let (_, other_terminal, other_phone) = shop(&dash).await;
+    for (i, issued_at) in [old, ahead].into_iter().enumerate() {
+        let (status, body) = other_terminal
+            .redeem(
+                &dash.app,
+                &other_phone.offline_code(issued_at),
+                1,
+                &format!("default-{i}"),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+
+    // This merchant allows 10 s of age and no skew.
+    let mut short = settings_body(20);
+    short["offline_max_age_s"] = json!(10);
+    short["offline_max_skew_s"] = json!(0);
+    let res = put(short).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["offline_max_age_s"], 10);
+    let (status, body) = terminal
+        .redeem(&dash.app, &phone.offline_code(old), 1, "old")
+        .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (422, Some("https://tillcode.dev/problems/code-expired")),
+        "{body}"
+    );
+    let (status, body) = terminal
+        .redeem(&dash.app, &phone.offline_code(ahead), 1, "ahead")
+        .await;
+    assert_eq!(
+        (status, body["type"].as_str()),
+        (
+            422,
+            Some("https://tillcode.dev/problems/code-not-yet-valid")
+        ),
+        "{body}"
+    );
+    // A fresh token still pays.
+    let (status, body) = terminal
+        .redeem(&dash.app, &phone.offline_code(now_ms()), 1, "fresh")
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["balance_after"], 99);
 }
 
 /// Inserts `count` bare redemption rows (no entries: only the anomaly query

@@ -1,7 +1,10 @@
-//! A merchant's fraud settings, with defaults for merchants that set none.
-//! Read on the redemption path, so kept in memory for a short while.
+//! A merchant's fraud settings, with defaults for merchants that set none:
+//! velocity limits, the bad-code threshold that suspends a terminal, and the
+//! freshness windows of offline tokens. Read on the redemption path, so kept
+//! in memory for a short while.
 
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -10,12 +13,20 @@ use diesel_async::RunQueryDsl;
 use tillcode_protocol::MerchantId;
 use uuid::Uuid;
 
+use crate::codes::verify::TokenWindows;
 use crate::error::ApiError;
 use crate::schema::merchant_settings;
 use crate::state::AppState;
 
 /// How long a server trusts what it read; a change takes effect within it.
 pub const FRESH_FOR: Duration = Duration::from_secs(30);
+
+/// Allowed `offline_max_age_s` (the table's CHECK): under 10 s a code shown
+/// while the cashier types the amount expires at the till; over 10 minutes
+/// a photographed code stays usable too long.
+pub const OFFLINE_MAX_AGE_S: RangeInclusive<i32> = 10..=600;
+/// Allowed `offline_max_skew_s`: a phone clock further ahead is broken.
+pub const OFFLINE_MAX_SKEW_S: RangeInclusive<i32> = 0..=300;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Queryable)]
 pub struct Settings {
@@ -26,6 +37,20 @@ pub struct Settings {
     pub terminal_max_count: i32,
     pub terminal_bad_codes_max: i32,
     pub terminal_bad_codes_window_s: i32,
+    pub offline_max_age_s: i32,
+    pub offline_max_skew_s: i32,
+}
+
+impl Settings {
+    /// The windows `verify_code` applies to this merchant's offline tokens.
+    pub fn token_windows(&self) -> TokenWindows {
+        // The CHECKs keep both in range; a negative value cannot get here.
+        let seconds = |s: i32| Duration::from_secs(u64::try_from(s).unwrap_or(0));
+        TokenWindows {
+            max_age: seconds(self.offline_max_age_s),
+            max_skew: seconds(self.offline_max_skew_s),
+        }
+    }
 }
 
 impl Default for Settings {
@@ -39,14 +64,47 @@ impl Default for Settings {
             terminal_max_count: 600,
             terminal_bad_codes_max: 30,
             terminal_bad_codes_window_s: 600,
+            offline_max_age_s: 60,
+            offline_max_skew_s: 30,
         }
     }
 }
+
+/// Every column of [`Settings`], in its order.
+pub const COLUMNS: (
+    merchant_settings::velocity_window_s,
+    merchant_settings::customer_max_count,
+    merchant_settings::customer_max_amount,
+    merchant_settings::device_max_count,
+    merchant_settings::terminal_max_count,
+    merchant_settings::terminal_bad_codes_max,
+    merchant_settings::terminal_bad_codes_window_s,
+    merchant_settings::offline_max_age_s,
+    merchant_settings::offline_max_skew_s,
+) = (
+    merchant_settings::velocity_window_s,
+    merchant_settings::customer_max_count,
+    merchant_settings::customer_max_amount,
+    merchant_settings::device_max_count,
+    merchant_settings::terminal_max_count,
+    merchant_settings::terminal_bad_codes_max,
+    merchant_settings::terminal_bad_codes_window_s,
+    merchant_settings::offline_max_age_s,
+    merchant_settings::offline_max_skew_s,
+);
 
 #[derive(Clone, Default)]
 pub struct SettingsCache(Arc<Mutex<HashMap<MerchantId, (Instant, Settings)>>>);
 
 impl SettingsCache {
+    /// Drops what this server read for `merchant`: its next read goes to
+    /// the database.
+    pub fn forget(&self, merchant: MerchantId) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.remove(&merchant);
+        }
+    }
+
     pub async fn get(&self, state: &AppState, merchant: MerchantId) -> Result<Settings, ApiError> {
         if let Ok(cache) = self.0.lock()
             && let Some((read_at, settings)) = cache.get(&merchant)
@@ -56,15 +114,7 @@ impl SettingsCache {
         }
         let row: Option<Settings> = merchant_settings::table
             .find(Uuid::from(merchant))
-            .select((
-                merchant_settings::velocity_window_s,
-                merchant_settings::customer_max_count,
-                merchant_settings::customer_max_amount,
-                merchant_settings::device_max_count,
-                merchant_settings::terminal_max_count,
-                merchant_settings::terminal_bad_codes_max,
-                merchant_settings::terminal_bad_codes_window_s,
-            ))
+            .select(COLUMNS)
             .first(&mut *state.db_conn().await?)
             .await
             .optional()
