@@ -4,6 +4,7 @@
 
 mod brute_force;
 mod cashier;
+mod keys;
 mod replays;
 mod secrets_in_logs;
 mod staff;
