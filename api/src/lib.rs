@@ -22,6 +22,8 @@ pub mod rate_limit;
 pub mod redemptions;
 pub mod routes;
 pub mod schema;
+#[cfg(test)]
+mod security_tests;
 pub mod server;
 pub mod staff;
 pub mod state;
