@@ -61,7 +61,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     let metrics = Metrics::new()?;
     let state = AppState {
         db: db::pool(config.database.url.expose(), config.database.pool_size)?,
-        redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
+        redis: cache::pool(
+            &config.redis_urls(),
+            config.redis_cluster,
+            config.redis_pool_size,
+        )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
         settings: Default::default(),
