@@ -52,7 +52,10 @@ async def main():
             except OSError:
                 continue
             print(f"backend {host}:{port}", flush=True)
-            await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+            try:
+                await asyncio.gather(pipe(client_reader, writer), pipe(reader, client_writer))
+            except asyncio.CancelledError:
+                pass  # the proxy is stopping
             writer.close()
             break
         client_writer.close()
@@ -64,6 +67,11 @@ async def main():
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     async with server:
         await stop.wait()
+    # Connections still open end with the proxy, quietly.
+    pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,8 @@ pub struct Config {
     /// URL, because one seed URL is a valid way to name a whole cluster.
     /// The prefix must then hold no `{` or `}`: keys carry hash tags.
     pub redis_cluster: bool,
-    /// `TILLCODE_REDIS_POOL_SIZE`, default 16.
+    /// `TILLCODE_REDIS_POOL_SIZE`, default 16. One server only: a cluster
+    /// shares one multiplexed connection per node.
     pub redis_pool_size: usize,
     /// `TILLCODE_REDIS_PREFIX`, default `tillcode:`: every Redis key starts
     /// with it, so that tests and deployments can share one Redis.

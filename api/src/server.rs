@@ -47,7 +47,7 @@ pub enum StartError {
     #[error("postgres pool: {0}")]
     Db(#[from] diesel_async::pooled_connection::deadpool::BuildError),
     #[error("redis pool: {0}")]
-    Redis(#[from] deadpool_redis::CreatePoolError),
+    Redis(#[from] cache::SetupError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot listen: {0}")]
