@@ -8,7 +8,9 @@
 # terminal; `verify-ledger --textfile` (checked with promtool) and its
 # systemd units (systemd-analyze, where it works). Run by ops/test.sh;
 # runnable alone.
-# Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as test.sh).
+# Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as test.sh),
+# TILLCODE_TEST_REDIS_CLUSTER=true when that URL is a Redis Cluster
+# (ops/redis-cluster.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
@@ -33,6 +35,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 export TILLCODE_DATABASE_URL TILLCODE_REDIS_URL TILLCODE_BIND TILLCODE_REDIS_PREFIX TILLCODE_API TILLCODE_LOG=warn
 TILLCODE_DATABASE_URL=$(pg_url_with_db "$admin_url" "$db")
 TILLCODE_REDIS_URL="${TILLCODE_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export TILLCODE_REDIS_CLUSTER="${TILLCODE_TEST_REDIS_CLUSTER:-false}"
 TILLCODE_BIND="127.0.0.1:$port"
 TILLCODE_REDIS_PREFIX="tillcode-e2e-$$:"
 TILLCODE_API="http://$TILLCODE_BIND"
@@ -222,7 +225,7 @@ print(s.getsockname()[1], flush=True); time.sleep(60)' >"$work/blackhole.port" &
 blackhole=$!
 for _ in $(seq 50); do [[ -s $work/blackhole.port ]] && break; sleep 0.1; done
 slow_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-TILLCODE_BIND="127.0.0.1:$slow_port" TILLCODE_REDIS_URL="redis://127.0.0.1:$(cat "$work/blackhole.port")" \
+TILLCODE_BIND="127.0.0.1:$slow_port" TILLCODE_REDIS_URL="redis://127.0.0.1:$(cat "$work/blackhole.port")" TILLCODE_REDIS_CLUSTER=false \
     "$bin/tillcode-api" serve 2>"$work/slow.log" &
 slow=$!
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$slow_port/healthz" >/dev/null && break; sleep 0.2; done

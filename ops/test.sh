@@ -118,6 +118,11 @@ if $full_run; then
 
     log "browser: the till in headless Chromium"
     ops/browser-test.sh
+
+    # Issue 7, scale past one machine: a private 3-master Redis Cluster, then
+    # e2e.sh, the Redis-heavy tests and two API processes behind one port on it.
+    log "Redis Cluster: ops/redis-cluster.sh"
+    ops/redis-cluster.sh
 fi
 
 nextest_args=(--workspace --locked --no-fail-fast)

@@ -52,9 +52,18 @@ pub struct DatabaseConfig {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub database: DatabaseConfig,
-    /// `TILLCODE_REDIS_URL` (or `TILLCODE_REDIS_URL_FILE`).
+    /// `TILLCODE_REDIS_URL` (or `TILLCODE_REDIS_URL_FILE`). With
+    /// `TILLCODE_REDIS_CLUSTER=true` it may list several seed nodes of the
+    /// cluster, comma-separated (`redis://10.0.0.1:6379,redis://10.0.0.2:6379`);
+    /// one reachable node is enough to learn the whole topology.
     pub redis_url: Secret,
-    /// `TILLCODE_REDIS_POOL_SIZE`, default 16.
+    /// `TILLCODE_REDIS_CLUSTER`, `true` or `false` (default): talk to a Redis
+    /// Cluster instead of one server. A flag rather than a guess from the
+    /// URL, because one seed URL is a valid way to name a whole cluster.
+    /// The prefix must then hold no `{` or `}`: keys carry hash tags.
+    pub redis_cluster: bool,
+    /// `TILLCODE_REDIS_POOL_SIZE`, default 16. One server only: a cluster
+    /// shares one multiplexed connection per node.
     pub redis_pool_size: usize,
     /// `TILLCODE_REDIS_PREFIX`, default `tillcode:`: every Redis key starts
     /// with it, so that tests and deployments can share one Redis.
@@ -70,6 +79,17 @@ pub struct Config {
     /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 4,
     /// at most the pool size: each writer holds a connection while it writes).
     pub ledger_batch: crate::ledger::BatchSettings,
+}
+
+impl Config {
+    /// The Redis URLs to connect to: the one URL, or the cluster's seeds.
+    pub fn redis_urls(&self) -> Vec<&str> {
+        if self.redis_cluster {
+            self.redis_url.expose().split(',').map(str::trim).collect()
+        } else {
+            vec![self.redis_url.expose()]
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -160,6 +180,30 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// `TILLCODE_REDIS_URL`: one URL, or in cluster mode a comma-separated
+    /// list of them, each checked like any other URL.
+    fn redis_url(&self, cluster: bool) -> Result<Secret, ConfigError> {
+        const VAR: &str = "TILLCODE_REDIS_URL";
+        const FILE_VAR: &str = "TILLCODE_REDIS_URL_FILE";
+        const SCHEMES: [&str; 2] = ["redis", "rediss"];
+        if !cluster {
+            return self.url(VAR, FILE_VAR, &SCHEMES);
+        }
+        let urls = self.required_secret(VAR, FILE_VAR)?;
+        let well_formed = urls.expose().split(',').all(|url| {
+            let url = url.trim();
+            url.contains("://") && SCHEMES.contains(&url.split("://").next().unwrap_or_default())
+        });
+        if well_formed {
+            Ok(urls)
+        } else {
+            Err(ConfigError {
+                var: VAR,
+                problem: "must be comma-separated URLs starting with redis:// or rediss://".into(),
+            })
+        }
+    }
+
     pub fn database(&self) -> Result<DatabaseConfig, ConfigError> {
         Ok(DatabaseConfig {
             url: self.url(
@@ -173,17 +217,25 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
 
     pub fn server(&self) -> Result<Config, ConfigError> {
         let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
+        let database = self.database()?;
+        let redis_cluster = self.parsed("TILLCODE_REDIS_CLUSTER", false)?;
+        let redis_prefix = self
+            .get("TILLCODE_REDIS_PREFIX")
+            .unwrap_or_else(|| "tillcode:".to_owned());
+        if redis_cluster && redis_prefix.contains(['{', '}']) {
+            // Redis hashes the first `{...}` of a key: braces in the prefix
+            // would put every key in one slot, or break the keys' own tags.
+            return Err(ConfigError {
+                var: "TILLCODE_REDIS_PREFIX",
+                problem: "must not contain { or } with TILLCODE_REDIS_CLUSTER=true".into(),
+            });
+        }
         Ok(Config {
-            database: self.database()?,
-            redis_url: self.url(
-                "TILLCODE_REDIS_URL",
-                "TILLCODE_REDIS_URL_FILE",
-                &["redis", "rediss"],
-            )?,
+            database,
+            redis_url: self.redis_url(redis_cluster)?,
+            redis_cluster,
             redis_pool_size: self.pool_size("TILLCODE_REDIS_POOL_SIZE")?,
-            redis_prefix: self
-                .get("TILLCODE_REDIS_PREFIX")
-                .unwrap_or_else(|| "tillcode:".to_owned()),
+            redis_prefix,
             bind: self.parsed("TILLCODE_BIND", default_bind)?,
             shutdown_timeout: Duration::from_secs(
                 self.parsed("TILLCODE_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
@@ -317,6 +369,65 @@ mod tests {
         );
         assert!(!format!("{config:?}").contains("hunter2"));
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn single_node_redis_is_the_default() {
+        let config = env(&BASE).server().unwrap();
+        assert!(!config.redis_cluster);
+        assert_eq!(config.redis_urls(), ["redis://127.0.0.1:6379"]);
+    }
+
+    #[test]
+    fn a_cluster_takes_several_seed_urls() {
+        let config = env(&[
+            BASE[0],
+            ("TILLCODE_REDIS_CLUSTER", "true"),
+            (
+                "TILLCODE_REDIS_URL",
+                "redis://10.0.0.1:7000, redis://:pw@10.0.0.2:7001",
+            ),
+        ])
+        .server()
+        .unwrap();
+        assert!(config.redis_cluster);
+        assert_eq!(
+            config.redis_urls(),
+            ["redis://10.0.0.1:7000", "redis://:pw@10.0.0.2:7001"]
+        );
+    }
+
+    #[test]
+    fn a_bad_cluster_seed_is_refused_without_echoing_it() {
+        let err = env(&[
+            BASE[0],
+            ("TILLCODE_REDIS_CLUSTER", "true"),
+            (
+                "TILLCODE_REDIS_URL",
+                "redis://a:7000,http://u:hunter2@b:7001",
+            ),
+        ])
+        .server()
+        .unwrap_err();
+        assert_eq!(err.var, "TILLCODE_REDIS_URL");
+        assert!(!err.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn a_cluster_refuses_braces_in_the_prefix() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_REDIS_CLUSTER", "true"));
+        pairs.push(("TILLCODE_REDIS_PREFIX", "app{1}:"));
+        let err = env(&pairs).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_REDIS_PREFIX");
+    }
+
+    #[test]
+    fn the_cluster_flag_must_be_a_boolean() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_REDIS_CLUSTER", "yes"));
+        let err = env(&pairs).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_REDIS_CLUSTER");
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub enum StartError {
     #[error("postgres pool: {0}")]
     Db(#[from] diesel_async::pooled_connection::deadpool::BuildError),
     #[error("redis pool: {0}")]
-    Redis(#[from] deadpool_redis::CreatePoolError),
+    Redis(#[from] cache::SetupError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot listen: {0}")]
@@ -63,7 +63,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     let ledger = crate::ledger::Writer::start(db.clone(), config.ledger_batch, metrics.clone());
     let state = AppState {
         db,
-        redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
+        redis: cache::pool(
+            &config.redis_urls(),
+            config.redis_cluster,
+            config.redis_pool_size,
+        )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
         settings: Default::default(),

@@ -17,9 +17,21 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// `<prefix><part>:<part>...`: the only way keys are named.
+    /// `<prefix><part>:<part>...`: the way keys are named. Such a key has no
+    /// hash tag, so in a Redis Cluster its slot comes from the whole key and
+    /// keys spread evenly over the nodes: right for a key that every command
+    /// and script touches alone.
     pub fn redis_key(&self, parts: &[&str]) -> String {
         format!("{}{}", self.redis_prefix, parts.join(":"))
+    }
+
+    /// `<prefix>{<tag>}:<part>:<part>...`: a key that a script or pipeline
+    /// touches together with other keys. Redis Cluster hashes only the
+    /// `{tag}`, so keys with one tag share a slot, which a multi-key script
+    /// requires. Tag by the smallest owner that groups them (a customer, not
+    /// a merchant), so that one busy merchant does not become one hot slot.
+    pub fn redis_tagged_key(&self, tag: &str, parts: &[&str]) -> String {
+        format!("{}{{{tag}}}:{}", self.redis_prefix, parts.join(":"))
     }
 
     pub async fn db_conn(&self) -> Result<crate::db::DbConn, ApiError> {
@@ -32,7 +44,7 @@ impl AppState {
         })
     }
 
-    pub async fn redis_conn(&self) -> Result<deadpool_redis::Connection, ApiError> {
+    pub async fn redis_conn(&self) -> Result<crate::cache::RedisConn, ApiError> {
         self.redis.get().await.map_err(|e| {
             self.metrics.pool_errors.with_label_values(&["redis"]).inc();
             ApiError::Unavailable(format!("redis pool: {e}"))

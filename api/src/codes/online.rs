@@ -64,16 +64,19 @@ pub async fn issue(
     state: web::Data<AppState>,
     session: DeviceSession,
 ) -> Result<HttpResponse, ApiError> {
-    // Counting, storing and indexing happen in one script, so concurrent
-    // requests cannot together exceed the limit.
-    static ISSUE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+    // Counting and reserving the place happen in one script on the
+    // customer's set, so concurrent requests cannot together exceed the
+    // limit. The record is stored after, by fingerprint alone: a terminal
+    // finds it from the key and knows no customer, so the two cannot share
+    // a Redis Cluster slot. If storing fails, the reservation only lowers
+    // the customer's allowance until it expires.
+    static RESERVE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         Script::new(
             r"
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[6]) then return 0 end
-            redis.call('SET', KEYS[2], ARGV[4], 'EX', ARGV[5])
+            if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[5]) then return 0 end
             redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
-            redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]) + 1)
+            redis.call('EXPIRE', KEYS[1], tonumber(ARGV[4]) + 1)
             return 1",
         )
     });
@@ -90,13 +93,11 @@ pub async fn issue(
     let claims = format!("l{}|{claims}", session.merchant);
     let now = now_ms();
     let mut conn = state.redis_conn().await?;
-    let stored: i64 = ISSUE
+    let stored: i64 = RESERVE
         .key(live_key(&state, session.customer))
-        .key(record_key(&state, &fingerprint))
         .arg(now)
         .arg(now + ONLINE_KEY_TTL.as_millis() as u64)
         .arg(format!("{}:{}", session.device, hex::encode(fingerprint)))
-        .arg(claims)
         .arg(ONLINE_KEY_TTL.as_secs())
         .arg(MAX_LIVE_KEYS)
         .invoke_async(&mut *conn)
@@ -108,6 +109,13 @@ pub async fn issue(
             format!("at most {MAX_LIVE_KEYS} live keys; use one or wait for one to expire"),
         ));
     }
+    conn.set_ex::<_, _, ()>(
+        record_key(&state, &fingerprint),
+        claims,
+        ONLINE_KEY_TTL.as_secs(),
+    )
+    .await
+    .map_err(redis_error)?;
     Ok(HttpResponse::Created().json(IssuedKey {
         payload: key.payload(),
         expires_in: ONLINE_KEY_TTL.as_secs(),
@@ -174,13 +182,15 @@ pub async fn kill_device_keys(
     let mut conn = state.redis_conn().await?;
     let members: Vec<String> = conn.zrange(&live, 0, -1).await.map_err(redis_error)?;
     let prefix = format!("{device}:");
+    // One command per key: the records and the customer's set live in
+    // different Redis Cluster slots. The record goes first, so the key is
+    // dead even if the set is left holding its place until it expires.
     for member in members.iter().filter(|m| m.starts_with(&prefix)) {
         let fingerprint = &member[prefix.len()..];
-        let record = state.redis_key(&["online", fingerprint]);
-        let _: () = redis::pipe()
-            .del(&record)
-            .zrem(&live, member)
-            .query_async(&mut *conn)
+        conn.del::<_, ()>(state.redis_key(&["online", fingerprint]))
+            .await
+            .map_err(redis_error)?;
+        conn.zrem::<_, _, ()>(&live, member)
             .await
             .map_err(redis_error)?;
     }

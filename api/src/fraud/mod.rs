@@ -5,6 +5,8 @@
 
 pub mod settings;
 pub mod velocity;
+#[cfg(test)]
+mod velocity_tests;
 
 use tillcode_protocol::{CodeKind, MerchantId, ProblemType};
 use uuid::Uuid;

@@ -23,86 +23,143 @@ pub struct Subjects {
 }
 
 /// Admits the redemption of `amount` or refuses it with `velocity-limit`.
+///
+/// Two atomic steps, each on one Redis Cluster slot: the customer's and the
+/// device's windows (tagged by the customer, so they share a slot), then the
+/// terminal's. Tagging all three by merchant would make it one step, but
+/// would put every redemption of a chain on one slot, one Redis core, at its
+/// Saturday peak; a customer or a terminal is never that busy. If the
+/// terminal refuses after the customer was admitted, the customer's and
+/// device's entries are taken back out: in between, a concurrent redemption
+/// of that customer may see one entry too many and be refused (conservative,
+/// like counting a redemption whose debit is then refused), never one too
+/// few.
 pub async fn admit(
     state: &AppState,
     settings: &Settings,
     who: &Subjects,
     amount: i64,
 ) -> Result<(), ApiError> {
-    // Each key is a sorted set of "<ms>:<amount>:<random>" scored by time.
-    // ARGV: now, window, amount, member, then per key: max count, max amount
-    // (0 = no amount limit).
-    static ADMIT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
-        Script::new(
-            r"
-            local now, window, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-            for i, key in ipairs(KEYS) do
-                redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-                local max_count, max_amount = tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i])
-                if redis.call('ZCARD', key) + 1 > max_count then return i end
-                if max_amount > 0 then
-                    local total = amount
-                    for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
-                        total = total + tonumber(string.match(member, '^%d+:(%d+):'))
-                    end
-                    if total > max_amount then return i end
-                end
-            end
-            for _, key in ipairs(KEYS) do
-                redis.call('ZADD', key, now, ARGV[4])
-                redis.call('PEXPIRE', key, window)
-            end
-            return 0",
-        )
-    });
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
     let window_ms = u64::try_from(settings.velocity_window_s).unwrap_or(3600) * 1000;
     let member = format!("{now}:{amount}:{}", OsRng.next_u64());
-    let limits = [
+    let customer = who.customer.to_string();
+    let customer_key = state.redis_tagged_key(&customer, &["velocity", "customer"]);
+    let device_key =
+        state.redis_tagged_key(&customer, &["velocity", "device", &who.device.to_string()]);
+    let terminal_key = state.redis_key(&["velocity", "terminal", &who.terminal.to_string()]);
+    let window = Window {
+        now,
+        window_ms,
+        amount,
+        member: &member,
+    };
+    let mut conn = state.redis_conn().await?;
+    let customer_limits = [
         (
-            "customer",
-            who.customer,
+            &customer_key,
             i64::from(settings.customer_max_count),
             settings.customer_max_amount,
         ),
-        (
-            "device",
-            who.device,
-            i64::from(settings.device_max_count),
-            0,
-        ),
-        (
-            "terminal",
-            who.terminal,
-            i64::from(settings.terminal_max_count),
-            0,
-        ),
+        (&device_key, i64::from(settings.device_max_count), 0),
     ];
-    let mut invocation = ADMIT.prepare_invoke();
-    for (kind, id, _, _) in &limits {
-        invocation.key(state.redis_key(&["velocity", kind, &id.to_string()]));
-    }
-    invocation.arg(now).arg(window_ms).arg(amount).arg(&member);
-    for (_, _, max_count, max_amount) in &limits {
-        invocation.arg(*max_count).arg(*max_amount);
-    }
-    let mut conn = state.redis_conn().await?;
-    let refused: usize = invocation
-        .invoke_async(&mut *conn)
-        .await
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
-    match refused.checked_sub(1).and_then(|i| limits.get(i)) {
+    let terminal_limits = [(&terminal_key, i64::from(settings.terminal_max_count), 0)];
+    let refused = match window.admit(&mut conn, &customer_limits).await? {
+        0 => match window.admit(&mut conn, &terminal_limits).await? {
+            0 => None,
+            _ => {
+                let undone: redis::RedisResult<()> = redis::pipe()
+                    .atomic()
+                    .zrem(&customer_key, &member)
+                    .zrem(&device_key, &member)
+                    .query_async(&mut *conn)
+                    .await;
+                if let Err(e) = undone {
+                    // The entries expire with the window; until then they
+                    // only make the limits stricter.
+                    tracing::warn!("velocity: cannot take back an admitted entry: {e}");
+                }
+                Some("terminal")
+            }
+        },
+        1 => Some("customer"),
+        _ => Some("device"),
+    };
+    match refused {
         None => Ok(()),
-        Some((kind, ..)) => Err(ApiError::client(
+        Some(kind) => Err(ApiError::client(
             ProblemType::VelocityLimit,
             format!(
                 "this {kind} has reached the merchant's limit for the last {} s",
                 settings.velocity_window_s
             ),
         )),
+    }
+}
+
+/// One redemption to be counted in sliding windows.
+struct Window<'a> {
+    now: u64,
+    window_ms: u64,
+    amount: i64,
+    member: &'a str,
+}
+
+impl Window<'_> {
+    /// Admits the redemption into every window of `limits` (key, max count,
+    /// max amount with 0 for none) in one script, or into none: the
+    /// 1-based index of the first window that refuses, 0 when admitted. The
+    /// keys must share a hash slot.
+    async fn admit(
+        &self,
+        conn: &mut crate::cache::RedisConn,
+        limits: &[(&String, i64, i64)],
+    ) -> Result<usize, ApiError> {
+        // Each key is a sorted set of "<ms>:<amount>:<random>" scored by time.
+        // ARGV: now, window, amount, member, then per key: max count, max
+        // amount (0 = no amount limit).
+        static ADMIT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+            Script::new(
+                r"
+                local now, window, amount = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+                for i, key in ipairs(KEYS) do
+                    redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+                    local max_count, max_amount = tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i])
+                    if redis.call('ZCARD', key) + 1 > max_count then return i end
+                    if max_amount > 0 then
+                        local total = amount
+                        for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
+                            total = total + tonumber(string.match(member, '^%d+:(%d+):'))
+                        end
+                        if total > max_amount then return i end
+                    end
+                end
+                for _, key in ipairs(KEYS) do
+                    redis.call('ZADD', key, now, ARGV[4])
+                    redis.call('PEXPIRE', key, window)
+                end
+                return 0",
+            )
+        });
+        let mut invocation = ADMIT.prepare_invoke();
+        for (key, _, _) in limits {
+            invocation.key(key.as_str());
+        }
+        invocation
+            .arg(self.now)
+            .arg(self.window_ms)
+            .arg(self.amount)
+            .arg(self.member);
+        for (_, max_count, max_amount) in limits {
+            invocation.arg(*max_count).arg(*max_amount);
+        }
+        invocation
+            .invoke_async(conn)
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))
     }
 }
 

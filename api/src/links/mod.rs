@@ -107,6 +107,11 @@ pub async fn create(
     let key = link_key(&state, link);
     let ttl = LINK_TTL.as_secs();
     let mut conn = state.redis_conn().await?;
+    // The link first, then the code that finds it: the two keys are named
+    // by different things (the id, the code's hash) and so sit in different
+    // Redis Cluster slots, where one transaction cannot span them. A code is
+    // never stored without its link; a link whose code failed to store
+    // cannot be joined and expires.
     let _: () = redis::pipe()
         .atomic()
         .hset_multiple(
@@ -119,8 +124,10 @@ pub async fn create(
             ],
         )
         .expire(&key, ttl as i64)
-        .set_ex(code_key(&state, &code), link.to_string(), ttl)
         .query_async(&mut *conn)
+        .await
+        .map_err(redis_error)?;
+    conn.set_ex::<_, _, ()>(code_key(&state, &code), link.to_string(), ttl)
         .await
         .map_err(redis_error)?;
     Ok(HttpResponse::Created().json(LinkCreated {

@@ -1,8 +1,7 @@
 //! A fresh PostgreSQL database per test, cloned from a migrated template.
 //!
 //! Reads `TILLCODE_TEST_DATABASE_URL` (an admin URL, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and `TILLCODE_TEST_REDIS_URL`
-//! (default `redis://127.0.0.1:6379`).
+//! `postgres://postgres@127.0.0.1:5432/postgres`); Redis is in `redis.rs`.
 
 // The admin side is synchronous (libpq): it also runs in `Drop`.
 use diesel::pg::PgConnection;
@@ -16,11 +15,6 @@ use crate::db::{self, DbPool};
 pub fn test_database_admin_url() -> String {
     std::env::var("TILLCODE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// The Redis URL from `TILLCODE_TEST_REDIS_URL`.
-pub fn test_redis_url() -> String {
-    std::env::var("TILLCODE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// `url` with its database name replaced.

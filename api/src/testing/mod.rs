@@ -7,6 +7,7 @@
 pub mod customer;
 mod database;
 mod fixtures;
+mod redis_setup;
 #[cfg(test)]
 pub mod terminal;
 
@@ -14,8 +15,9 @@ use std::net::TcpListener;
 
 use uuid::Uuid;
 
-pub use database::{TestDatabase, test_database_admin_url, test_redis_url};
+pub use database::{TestDatabase, test_database_admin_url};
 pub use fixtures::{TEST_CALLER, TestMerchant};
+pub use redis_setup::{delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_url};
 
 use crate::config::{Config, DatabaseConfig, Secret};
 
@@ -40,7 +42,7 @@ impl TestApp {
         crate::state::AppState {
             ledger: crate::ledger::Writer::start(db.clone(), Default::default(), metrics.clone()),
             db,
-            redis: crate::cache::pool(&test_redis_url(), 8).expect("redis pool"),
+            redis: test_redis_pool(8),
             redis_prefix: self.redis_prefix.clone(),
             metrics,
             settings: Default::default(),
@@ -65,6 +67,7 @@ impl TestApp {
                 pool_size: 4,
             },
             redis_url: Secret::new(test_redis_url()),
+            redis_cluster: test_redis_cluster(),
             redis_pool_size: 4,
             redis_prefix: redis_prefix.to_owned(),
             bind: "127.0.0.1:0".parse().expect("address"),
@@ -81,22 +84,6 @@ impl Drop for TestApp {
         drop(self.server.stop(false));
         let prefix = self.redis_prefix.clone();
         let _ = std::thread::spawn(move || delete_redis_prefix(&prefix)).join();
-    }
-}
-
-fn delete_redis_prefix(prefix: &str) {
-    let Ok(client) = redis::Client::open(test_redis_url()) else {
-        return;
-    };
-    let Ok(mut conn) = client.get_connection() else {
-        return;
-    };
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}*"))
-        .query(&mut conn)
-        .unwrap_or_default();
-    if !keys.is_empty() {
-        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut conn);
     }
 }
 
