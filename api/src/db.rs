@@ -1,20 +1,96 @@
 //! PostgreSQL: the async connection pool the server uses, and migrations.
 
+use std::time::Duration;
+
 use diesel::Connection;
 use diesel::pg::PgConnection;
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
+/// A pool with no time limits: tests and the operator commands, where
+/// waiting is the right answer.
 pub fn pool(url: &str, size: usize) -> Result<DbPool, BuildError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     Pool::builder(manager).max_size(size).build()
+}
+
+/// The server's pool: getting a connection (waiting for a free one,
+/// connecting, checking an idle one) gives up after `wait`, and every
+/// connection runs with `statement_timeout`, so a saturated, locked or dead
+/// database answers 503 promptly instead of holding requests forever.
+pub fn server_pool(
+    url: &str,
+    size: usize,
+    wait: Duration,
+    statement_timeout: Option<Duration>,
+) -> Result<DbPool, BuildError> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            if let Some(limit) = statement_timeout {
+                // A SET takes no bind parameters; the value is our own integer.
+                diesel::sql_query(format!("SET statement_timeout = {}", limit.as_millis()))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    // deadpool's Runtime is the same crate's type wherever it is re-exported;
+    // diesel-async does not re-export it, deadpool-redis does.
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_redis::Runtime::Tokio1)
+        .wait_timeout(Some(wait))
+        .create_timeout(Some(wait))
+        .recycle_timeout(Some(wait))
+        .build()
+}
+
+/// Whether a query failed because the database is unreachable, restarting,
+/// overloaded or too slow (a retry may well succeed), rather than because of
+/// the query. Such failures are answered 503, never 500.
+///
+/// diesel does not pass SQLSTATEs on, so server-side causes are told by
+/// Postgres's message text (the server's `lc_messages` must be English,
+/// Postgres's default).
+pub fn is_unavailable(e: &DieselError) -> bool {
+    const TRANSIENT_MESSAGES: [&str; 6] = [
+        "canceling statement due to statement timeout", // 57014
+        "canceling statement due to lock timeout",      // 55P03
+        "terminating connection due to administrator command", // 57P01
+        "terminating connection due to idle", // idle(-in-transaction) session timeout
+        "the database system is",             // 57P03: starting up, shutting down, in recovery
+        "terminating connection due to conflict with recovery",
+    ];
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => TRANSIENT_MESSAGES
+            .iter()
+            .any(|m| info.message().starts_with(m)),
+        // The connection died inside a transaction and could not roll back.
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -60,8 +60,17 @@ pub enum StartError {
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
     let metrics = Metrics::new()?;
     let state = AppState {
-        db: db::pool(config.database.url.expose(), config.database.pool_size)?,
-        redis: cache::pool(config.redis_url.expose(), config.redis_pool_size)?,
+        db: db::server_pool(
+            config.database.url.expose(),
+            config.database.pool_size,
+            config.timeouts.database_pool,
+            config.timeouts.database_statement,
+        )?,
+        redis: cache::server_pool(
+            config.redis_url.expose(),
+            config.redis_pool_size,
+            config.timeouts.redis,
+        )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
         settings: Default::default(),
