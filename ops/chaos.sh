@@ -17,7 +17,9 @@
 # private Redis on random ports, data under the cargo target dir, and the
 # API's own processes. The shared Postgres and Redis are never touched.
 # Usage: ops/chaos.sh [SCENARIO...]   (default: all four)
-# Environment: CHAOS_SECONDS (load per scenario, default 16).
+# Environment: CHAOS_SECONDS (load per scenario, default 16); CHAOS_API_BIN
+# (the tillcode-api binary under test, default the debug build of this tree,
+# e.g. an older build to see what the checks catch).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
@@ -43,11 +45,16 @@ log "chaos: building tillcode-api and till-load (debug)"
 cargo build --locked -q -p tillcode-api -p tillcode-load-tests --bin tillcode-api --bin till-load
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target/debug
+api_bin=${CHAOS_API_BIN:-$bin/tillcode-api}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 work="$target/chaos/run-$$"
-mkdir -p "$work"
+# Each scenario's JSON summary (counts by status, problem type and code
+# kind, the acknowledged transfer ids) stays here after the run.
+summaries="$target/chaos/last"
+rm -rf "$summaries"
+mkdir -p "$work" "$summaries"
 pg_data="$work/pg"
 redis_pid="" api_pid="" lock_pid=""
 cleanup() {
@@ -118,7 +125,7 @@ export TILLCODE_LOG=warn TILLCODE_REDIS_URL=$redis_url
 request_timeout_ms=12000
 
 api_start() {
-    TILLCODE_BIND="127.0.0.1:$api_port" "$bin/tillcode-api" serve 2>>"$work/api.log" &
+    TILLCODE_BIND="127.0.0.1:$api_port" "$api_bin" serve 2>>"$work/api.log" &
     api_pid=$!
     local _
     for _ in $(seq 100); do
@@ -203,7 +210,8 @@ run_scenario() {
     cat "$work/$name.line"
     [[ -f $summary ]] || die "chaos[$name]: till-load failed before writing a summary: $(tail -n 20 "$work/$name.err")"
     results+=("$(cat "$work/$name.line")")
-    ((rc == 0)) || die "chaos[$name]: $(tail -n 3 "$work/$name.err")"
+    cp "$summary" "$summaries/$name.json"
+    ((rc == 0)) || die "chaos[$name]: $(grep -m 1 '^Error' "$work/$name.err" || tail -n 3 "$work/$name.err")"
 
     # The fault must have been felt, and the API must serve again by itself.
     case $name in
@@ -230,7 +238,7 @@ run_scenario() {
     fi
     [[ $(field "$summary" 's["acknowledged"]') -gt 0 ]] || die "chaos[$name]: nothing was redeemed"
     api_ready || die "chaos[$name]: the API does not serve after the fault: $(tail -n 20 "$work/api.log")"
-    "$bin/tillcode-api" verify-ledger >"$work/$name.verify" ||
+    "$api_bin" verify-ledger >"$work/$name.verify" ||
         die "chaos[$name]: verify-ledger found violations: $(cat "$work/$name.verify")"
     if [[ $name == redis ]]; then
         log "chaos[redis]: spent codes presented again after the restart: $(field "$summary" 's["replay_of_spent_codes"]')"
@@ -245,5 +253,5 @@ for name in "${scenarios[@]}"; do
     run_scenario "$name"
 done
 
-log "chaos: every scenario passed"
+log "chaos: every scenario passed (summaries in $summaries)"
 printf '%s\n' "${results[@]}"

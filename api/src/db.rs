@@ -110,3 +110,56 @@ pub fn run_migrations(url: &str) -> Result<Vec<String>, MigrateError> {
         .map_err(|e| MigrateError::Migration(e.to_string()))?;
     Ok(applied.iter().map(ToString::to_string).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use actix_web::ResponseError;
+    use diesel_async::RunQueryDsl;
+
+    use super::server_pool;
+    use crate::error::ApiError;
+    use crate::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
+        let db = TestDatabase::new();
+        let pool = server_pool(
+            db.url(),
+            1,
+            Duration::from_secs(30),
+            Some(Duration::from_millis(50)),
+        )
+        .unwrap();
+        let mut conn = pool.get().await.unwrap();
+        // Far past the limit, so the outcome never depends on the machine's speed.
+        let err = diesel::sql_query("SELECT pg_sleep(30)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(super::is_unavailable(&err), "{err}");
+        assert_eq!(ApiError::database(err).status_code(), 503);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_connection_of_an_exhausted_pool_ends_in_a_503() {
+        let db = TestDatabase::new();
+        let pool = server_pool(db.url(), 1, Duration::from_millis(50), None).unwrap();
+        let _held = pool.get().await.unwrap();
+        let err = ApiError::from(pool.get().await.unwrap_err());
+        assert_eq!(err.status_code(), 503);
+    }
+
+    #[test]
+    fn query_mistakes_are_not_unavailability() {
+        assert!(!super::is_unavailable(&diesel::result::Error::NotFound));
+        assert!(!super::is_unavailable(
+            &diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new("duplicate key value violates unique constraint".to_owned()),
+            )
+        ));
+    }
+}

@@ -204,7 +204,8 @@ async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scene, V
 
 /// What one HTTP attempt got.
 enum Attempt {
-    Paid { transfer: Uuid },
+    /// 2xx; `replayed` when it is the stored answer of an earlier try.
+    Paid { transfer: Uuid, replayed: bool },
     /// A definite refusal: 4xx with its problem type.
     Refused { problem: String },
     /// 503: `clean` when it is problem+json with a Retry-After header.
@@ -222,6 +223,9 @@ enum Attempt {
 struct Counts {
     sent: u64,
     succeeded: u64,
+    /// Successes that were the stored answer to a retried key: the first
+    /// try had committed but its answer was lost.
+    replayed: u64,
     refused: u64,
     unavailable_clean: u64,
     unavailable_unclean: u64,
@@ -234,7 +238,10 @@ impl Counts {
     fn add(&mut self, attempt: &Attempt) {
         self.sent += 1;
         match attempt {
-            Attempt::Paid { .. } => self.succeeded += 1,
+            Attempt::Paid { replayed, .. } => {
+                self.succeeded += 1;
+                self.replayed += u64::from(*replayed);
+            }
             Attempt::Refused { .. } => self.refused += 1,
             Attempt::Unavailable { clean: true } => self.unavailable_clean += 1,
             Attempt::Unavailable { clean: false } => self.unavailable_unclean += 1,
@@ -253,6 +260,7 @@ impl Counts {
         json!({
             "sent": self.sent,
             "succeeded": self.succeeded,
+            "replayed_answers": self.replayed,
             "failed_cleanly": self.refused + self.unavailable_clean,
             "refused_4xx": self.refused,
             "unavailable_503": self.unavailable_clean,
@@ -367,7 +375,10 @@ impl Ctx {
         };
         match status {
             200..=299 => match answer["redemption_id"].as_str().map(Uuid::parse_str) {
-                Some(Ok(transfer)) => Attempt::Paid { transfer },
+                Some(Ok(transfer)) => Attempt::Paid {
+                    transfer,
+                    replayed: answer["replayed"].as_bool().unwrap_or(false),
+                },
                 _ => Attempt::ServerError { status },
             },
             503 => Attempt::Unavailable {
@@ -531,7 +542,7 @@ async fn worker(
         let attempt = ctx.attempt(&job.body, &job.key).await;
         ctx.note(job.kind, &attempt);
         let pause = match attempt {
-            Attempt::Paid { transfer } => {
+            Attempt::Paid { transfer, .. } => {
                 ctx.finish(Some(Ack {
                     transfer,
                     key: job.key,
@@ -780,12 +791,14 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         .context("write the summary")?;
     let a = &load_counts;
     println!(
-        "chaos {}: sent={} succeeded={} failed_cleanly={} (4xx={} 503={}) 5xx={} hung={} \
-         connection_errors={} | redemptions={} acknowledged={} ledger_debits={} lost={} \
-         unresolved={} | spent codes re-presented={} accepted={} | double_spends={}",
+        "chaos {}: sent={} succeeded={} (stored answers to retries={}) failed_cleanly={} \
+         (4xx={} 503={}) 5xx={} hung={} connection_errors={} | redemptions={} acknowledged={} \
+         ledger_debits={} lost={} unresolved={} | spent codes re-presented={} accepted={} | \
+         double_spends={}",
         args.scenario,
         a.sent,
         a.succeeded,
+        a.replayed,
         a.refused + a.unavailable_clean,
         a.refused,
         a.unavailable_clean,
