@@ -73,8 +73,8 @@ pub fn is_unavailable(e: &DieselError) -> bool {
         "canceling statement due to statement timeout", // 57014
         "canceling statement due to lock timeout",      // 55P03
         "terminating connection due to administrator command", // 57P01
-        "terminating connection due to idle", // idle(-in-transaction) session timeout
-        "the database system is",             // 57P03: starting up, shutting down, in recovery
+        "terminating connection due to idle",           // idle(-in-transaction) session timeout
+        "the database system is", // 57P03: starting up, shutting down, in recovery
         "terminating connection due to conflict with recovery",
     ];
     match e {
@@ -148,7 +148,10 @@ mod tests {
         let db = TestDatabase::new();
         let pool = server_pool(db.url(), 1, Duration::from_millis(50), None).unwrap();
         let _held = pool.get().await.unwrap();
-        let err = ApiError::from(pool.get().await.unwrap_err());
+        let Err(err) = pool.get().await else {
+            panic!("a second connection from a pool of one");
+        };
+        let err = ApiError::from(err);
         assert_eq!(err.status_code(), 503);
     }
 

@@ -184,8 +184,7 @@ async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scene, V
             key,
             device: device.device_id,
             handle,
-            numeric: NumericHandle::new(device.numeric_handle)
-                .context("numeric handle")?,
+            numeric: NumericHandle::new(device.numeric_handle).context("numeric handle")?,
             totp_secret,
             session: None,
             last_offline_ms: 0,
@@ -232,11 +231,17 @@ struct Counts {
     server_errors: u64,
     hung: u64,
     connection_errors: u64,
+    /// The longest wait for any answer (hung requests aside): how long a
+    /// fault held a till up.
+    slowest_ms: u64,
 }
 
 impl Counts {
-    fn add(&mut self, attempt: &Attempt) {
+    fn add(&mut self, attempt: &Attempt, took: Duration) {
         self.sent += 1;
+        if !matches!(attempt, Attempt::Hung) {
+            self.slowest_ms = self.slowest_ms.max(took.as_millis() as u64);
+        }
         match attempt {
             Attempt::Paid { replayed, .. } => {
                 self.succeeded += 1;
@@ -267,6 +272,7 @@ impl Counts {
             "bad_5xx": self.bad_5xx(),
             "hung": self.hung,
             "connection_errors": self.connection_errors,
+            "slowest_answer_ms": self.slowest_ms,
         })
     }
 }
@@ -301,12 +307,12 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn note(&self, kind: Kind, attempt: &Attempt) {
+    fn note(&self, kind: Kind, attempt: &Attempt, took: Duration) {
         let Ok(mut record) = self.record.lock() else {
             return;
         };
-        record.all.add(attempt);
-        record.by_kind.entry(kind).or_default().add(attempt);
+        record.all.add(attempt, took);
+        record.by_kind.entry(kind).or_default().add(attempt, took);
         match attempt {
             Attempt::Refused { problem } => {
                 *record.by_problem.entry(problem.clone()).or_default() += 1;
@@ -399,8 +405,9 @@ impl Ctx {
     async fn redeem(&self, kind: Kind, code: &str, key: &str, give_up: Instant) -> Option<Attempt> {
         let body = json!({"code": code, "amount": 1, "reference": key}).to_string();
         loop {
+            let sent = Instant::now();
             let attempt = self.attempt(&body, key).await;
-            self.note(kind, &attempt);
+            self.note(kind, &attempt, sent.elapsed());
             let pause = match attempt {
                 Attempt::Paid { .. } | Attempt::Refused { .. } => return Some(attempt),
                 Attempt::Connection => Duration::from_millis(200),
@@ -539,8 +546,9 @@ async fn worker(
             None
         };
         let Some(mut job) = job else { break };
+        let sent = Instant::now();
         let attempt = ctx.attempt(&job.body, &job.key).await;
-        ctx.note(job.kind, &attempt);
+        ctx.note(job.kind, &attempt, sent.elapsed());
         let pause = match attempt {
             Attempt::Paid { transfer, .. } => {
                 ctx.finish(Some(Ack {
@@ -576,7 +584,11 @@ async fn replay_spent(ctx: &Ctx, acks: &[Ack], limit: usize, give_up: Instant) -
     // Earliest first: those were spent before the fault, when it wiped Redis.
     let mut picked: Vec<&Ack> = Vec::new();
     for kind in [Kind::Online, Kind::Numeric, Kind::Offline] {
-        picked.extend(acks.iter().filter(|a| a.kind == kind).take(limit.div_ceil(3)));
+        picked.extend(
+            acks.iter()
+                .filter(|a| a.kind == kind)
+                .take(limit.div_ceil(3)),
+        );
     }
     picked.truncate(limit);
     let (mut accepted, mut unresolved) = (0u64, 0u64);
@@ -725,14 +737,26 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     };
     require(
         record.all.bad_5xx() == 0,
-        format!("{} answers were 5xx other than a 503 problem with Retry-After", record.all.bad_5xx()),
+        format!(
+            "{} answers were 5xx other than a 503 problem with Retry-After",
+            record.all.bad_5xx()
+        ),
     );
-    require(record.all.hung == 0, format!("{} requests hung", record.all.hung));
+    require(
+        record.all.hung == 0,
+        format!("{} requests hung", record.all.hung),
+    );
     require(
         record.unresolved == 0,
-        format!("{} redemptions never got a definite answer", record.unresolved),
+        format!(
+            "{} redemptions never got a definite answer",
+            record.unresolved
+        ),
     );
-    require(lost == 0, format!("{lost} acknowledged redemptions are not in the ledger"));
+    require(
+        lost == 0,
+        format!("{lost} acknowledged redemptions are not in the ledger"),
+    );
     require(
         unacknowledged == 0,
         format!("{unacknowledged} debits in the ledger were never acknowledged"),
@@ -792,7 +816,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     let a = &load_counts;
     println!(
         "chaos {}: sent={} succeeded={} (stored answers to retries={}) failed_cleanly={} \
-         (4xx={} 503={}) 5xx={} hung={} connection_errors={} | redemptions={} acknowledged={} \
+         (4xx={} 503={}) 5xx={} hung={} connection_errors={} slowest_answer_ms={} | \
+         redemptions={} acknowledged={} \
          ledger_debits={} lost={} unresolved={} | spent codes re-presented={} accepted={} | \
          double_spends={}",
         args.scenario,
@@ -805,6 +830,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         a.bad_5xx(),
         a.hung,
         a.connection_errors,
+        a.slowest_ms,
         record.redemptions,
         acknowledged.len(),
         in_ledger.len(),
