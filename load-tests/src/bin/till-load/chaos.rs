@@ -483,7 +483,7 @@ async fn next_job(
         let code =
             tillcode_customer::numeric_code(phone.numeric, &phone.totp_secret, now_ms() / 1000);
         (Kind::Numeric, code)
-    } else if n % 5 == 0 {
+    } else if n.is_multiple_of(5) {
         let fresh = stocked
             .take()
             .filter(|(_, at)| at.elapsed() < Duration::from_secs(45))
