@@ -194,7 +194,7 @@ run_scenario() {
     [[ $name != redis ]] || replay=30
     log "chaos[$name]: ${seconds}s of redemptions, fault at ${fault_at}s"
     "$bin/till-load" chaos --api "http://127.0.0.1:$api_port" --database-url "$db_url" \
-        --duration "$seconds" --concurrency 8 --customers 48 --scenario "$name" \
+        --duration "$seconds" --concurrency 8 --customers 96 --scenario "$name" \
         --request-timeout-ms "$request_timeout_ms" --replay-spent "$replay" \
         --summary "$summary" --started-file "$started" >"$work/$name.line" 2>"$work/$name.err" &
     load_pid=$!

@@ -98,8 +98,18 @@ struct Phone {
     numeric: NumericHandle,
     totp_secret: [u8; 32],
     session: Option<Bearer>,
+    /// When this phone last asked for an online key: the API issues at most
+    /// 5 per customer a minute (429 past that), so a phone asks every 15 s.
+    last_online_key: Option<Instant>,
     last_offline_ms: u64,
     last_numeric_step: u64,
+}
+
+impl Phone {
+    fn may_ask_for_online_key(&self) -> bool {
+        self.last_online_key
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(15))
+    }
 }
 
 struct Scene {
@@ -187,6 +197,7 @@ async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scene, V
             numeric: NumericHandle::new(device.numeric_handle).context("numeric handle")?,
             totp_secret,
             session: None,
+            last_online_key: None,
             last_offline_ms: 0,
             last_numeric_step: 0,
         });
@@ -423,8 +434,10 @@ impl Ctx {
 
     /// An online key for `phone` from the customer API, opening a device
     /// session first when it has none (sessions live in Redis, so they
-    /// vanish with it).
+    /// vanish with it). None when the API could not issue one (counted: a
+    /// fault shows here first).
     async fn online_key(&self, phone: &mut Phone) -> Option<String> {
+        phone.last_online_key = Some(Instant::now());
         if phone.session.is_none() {
             let opened = self
                 .customers
@@ -468,35 +481,50 @@ struct Job {
 }
 
 /// The next new redemption of a worker: mostly offline tokens, every fifth
-/// an online key, every tenth a numeric code when the phone has not used
-/// its current 30-second step yet.
+/// an online key when one is in stock, every tenth a numeric code when the
+/// phone has not used its current 30-second step yet.
+///
+/// Online keys are stocked as they may be asked for (one per phone every
+/// 15 s) and presented 2 to 45 s later, as a phone shows a key a moment
+/// after fetching it: so keys issued before a fault are presented during it.
 async fn next_job(
     ctx: &Ctx,
     w: usize,
     n: usize,
-    phone: &mut Phone,
-    stocked: &mut Option<(String, Instant)>,
+    phones: &mut [Phone],
+    stock: &mut VecDeque<(String, Instant)>,
 ) -> anyhow::Result<Job> {
+    let i = n % phones.len();
     let step = now_ms() / 1000 / 30;
-    let (kind, code) = if n % 10 == 3 && phone.last_numeric_step < step {
+    if stock.len() < 4
+        && let Some(phone) = phones.iter_mut().find(|p| p.may_ask_for_online_key())
+        && let Some(key) = ctx.online_key(phone).await
+    {
+        stock.push_back((key, Instant::now()));
+    }
+    while stock
+        .front()
+        .is_some_and(|(_, at)| at.elapsed() > Duration::from_secs(45))
+    {
+        stock.pop_front();
+    }
+    let online = if n.is_multiple_of(5)
+        && stock
+            .front()
+            .is_some_and(|(_, at)| at.elapsed() >= Duration::from_secs(2))
+    {
+        stock.pop_front().map(|(code, _)| code)
+    } else {
+        None
+    };
+    let phone = &mut phones[i];
+    let (kind, code) = if let Some(code) = online {
+        (Kind::Online, code)
+    } else if n % 10 == 3 && phone.last_numeric_step < step {
         phone.last_numeric_step = step;
         let code =
             tillcode_customer::numeric_code(phone.numeric, &phone.totp_secret, now_ms() / 1000);
         (Kind::Numeric, code)
-    } else if n.is_multiple_of(5) {
-        let fresh = stocked
-            .take()
-            .filter(|(_, at)| at.elapsed() < Duration::from_secs(45))
-            .map(|(code, _)| code);
-        let code = match fresh {
-            Some(code) => Some(code),
-            None => ctx.online_key(phone).await,
-        };
-        *stocked = ctx.online_key(phone).await.map(|c| (c, Instant::now()));
-        match code {
-            Some(code) => (Kind::Online, code),
-            None => (Kind::Offline, offline_code(&ctx.scene, phone)?),
-        }
     } else {
         (Kind::Offline, offline_code(&ctx.scene, phone)?)
     };
@@ -522,9 +550,7 @@ async fn worker(
     stop: Instant,
     give_up: Instant,
 ) -> anyhow::Result<()> {
-    // An online key fetched ahead of its use, so that keys issued before a
-    // fault are presented during it, as a customer's phone would.
-    let mut stocked: Option<(String, Instant)> = None;
+    let mut stock = VecDeque::new();
     let mut waiting: VecDeque<Job> = VecDeque::new();
     let mut n = 0usize;
     loop {
@@ -533,8 +559,7 @@ async fn worker(
             waiting.pop_front()
         } else if now < stop {
             n += 1;
-            let i = n % phones.len();
-            Some(next_job(&ctx, w, n, &mut phones[i], &mut stocked).await?)
+            Some(next_job(&ctx, w, n, &mut phones, &mut stock).await?)
         } else if now < give_up {
             if let Some(job) = waiting.pop_front() {
                 tokio::time::sleep_until(job.due.into()).await;
