@@ -56,6 +56,7 @@ summaries="$target/chaos/last"
 rm -rf "$summaries"
 mkdir -p "$work" "$summaries"
 pg_data="$work/pg"
+pg_tmp=""
 redis_pid="" api_pid="" lock_pid=""
 cleanup() {
     local pid
@@ -63,7 +64,7 @@ cleanup() {
         [[ -z $pid ]] || kill -KILL "$pid" 2>/dev/null || true
     done
     [[ ! -f $pg_data/postmaster.pid ]] || as_pg_user "$pg_bin/pg_ctl" -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
-    rm -rf "$work"
+    rm -rf "$work" ${pg_tmp:+"$pg_tmp"}
 }
 trap cleanup EXIT
 
@@ -74,8 +75,9 @@ trap cleanup EXIT
 if ((EUID == 0)); then
     chown postgres: "$work"
     if ! as_pg_user test -w "$work"; then
-        pg_data=$(mktemp -d /tmp/tillcode-chaos-pg.XXXXXX)/pg
-        chown postgres: "$(dirname "$pg_data")"
+        pg_tmp=$(mktemp -d /tmp/tillcode-chaos-pg.XXXXXX)
+        pg_data=$pg_tmp/pg
+        chown postgres: "$pg_tmp"
     fi
 fi
 pg_port=$(free_port)
