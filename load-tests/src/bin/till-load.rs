@@ -12,6 +12,10 @@
 
 #[path = "till-load/chaos.rs"]
 mod chaos;
+#[path = "till-load/chaos_ledger.rs"]
+mod chaos_ledger;
+#[path = "till-load/chaos_scene.rs"]
+mod chaos_scene;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};

@@ -13,30 +13,22 @@
 //! Writes a JSON summary and prints one line; exits 1 when an invariant
 //! that must hold under every fault is broken (see `violations`).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
-use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
 use serde_json::{Value, json};
-use tillcode_api::devices::DeviceName;
-use tillcode_api::devices::register::insert_device;
-use tillcode_api::schema::{
-    accounts, ledger_transfers, merchant_settings, redeemed_codes, stores, terminals,
-};
-use tillcode_api::testing::TestMerchant;
-use tillcode_customer::DeviceKey;
-use tillcode_customer::client::{Bearer, Client};
+use tillcode_customer::client::Client;
+use tillcode_protocol::content_digest;
 use tillcode_protocol::http_signature::{RequestParts, SignatureParams, new_nonce, sign_request};
-use tillcode_protocol::{DeviceHandle, MerchantId, NumericHandle, content_digest};
 use uuid::Uuid;
 
-use super::now_ms;
+use crate::chaos_ledger::{Findings, read_ledger};
+use crate::chaos_scene::{Phone, Scene, offline_code, setup};
+use crate::now_ms;
 
 #[derive(clap::Args)]
 pub struct ChaosArgs {
@@ -89,127 +81,6 @@ impl Kind {
             Self::Numeric => "numeric",
         }
     }
-}
-
-struct Phone {
-    key: DeviceKey,
-    device: Uuid,
-    handle: DeviceHandle,
-    numeric: NumericHandle,
-    totp_secret: [u8; 32],
-    session: Option<Bearer>,
-    /// When this phone last asked for an online key: the API issues at most
-    /// 5 per customer a minute (429 past that), so a phone asks every 15 s.
-    last_online_key: Option<Instant>,
-    last_offline_ms: u64,
-    last_numeric_step: u64,
-}
-
-impl Phone {
-    fn may_ask_for_online_key(&self) -> bool {
-        self.last_online_key
-            .is_none_or(|at| at.elapsed() >= Duration::from_secs(15))
-    }
-}
-
-struct Scene {
-    merchant: MerchantId,
-    terminal: Uuid,
-    terminal_key: SigningKey,
-}
-
-/// The merchant, a store, an active terminal and `customers` customers with
-/// one registered device each, written straight into the API's database
-/// (as `admin` commands and sign-ups would, minus the password hashing).
-async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scene, Vec<Phone>)> {
-    let pool = tillcode_api::db::pool(database_url, 1).context("pool")?;
-    let mut conn = pool.get().await.context("connect to the API's database")?;
-    let merchant = TestMerchant::create(&mut conn).await;
-    let m = Uuid::from(merchant.merchant);
-    let store = Uuid::now_v7();
-    diesel::insert_into(stores::table)
-        .values((
-            stores::merchant_id.eq(m),
-            stores::id.eq(store),
-            stores::code.eq("CHAOS"),
-            stores::name.eq("Chaos"),
-        ))
-        .execute(&mut conn)
-        .await?;
-    // Limits that the load never reaches, and no automatic suspension: the
-    // re-presented spent codes are refusals that would otherwise count.
-    diesel::insert_into(merchant_settings::table)
-        .values((
-            merchant_settings::merchant_id.eq(m),
-            merchant_settings::customer_max_count.eq(1_000_000),
-            merchant_settings::customer_max_amount.eq(1_000_000_000_000i64),
-            merchant_settings::device_max_count.eq(1_000_000),
-            merchant_settings::terminal_max_count.eq(100_000_000),
-            merchant_settings::terminal_bad_codes_max.eq(1_000_000),
-        ))
-        .execute(&mut conn)
-        .await?;
-    let terminal = Uuid::now_v7();
-    let terminal_key = SigningKey::generate(&mut OsRng);
-    diesel::insert_into(terminals::table)
-        .values((
-            terminals::merchant_id.eq(m),
-            terminals::id.eq(terminal),
-            terminals::store_id.eq(store),
-            terminals::name.eq("Chaos till"),
-            terminals::public_key.eq(terminal_key.verifying_key().as_bytes().as_slice()),
-            terminals::status.eq("active"),
-        ))
-        .execute(&mut conn)
-        .await?;
-    let name = DeviceName::parse("Chaos phone").map_err(|e| anyhow::anyhow!("{e}"))?;
-    let mut phones = Vec::with_capacity(customers);
-    for _ in 0..customers {
-        let account = merchant.account_with(&mut conn, 1_000_000_000).await;
-        let customer: Uuid = accounts::table
-            .filter(accounts::id.eq(Uuid::from(account)))
-            .select(accounts::customer_id)
-            .first(&mut conn)
-            .await?;
-        let key = DeviceKey::generate()?;
-        let device = insert_device(
-            &mut conn,
-            merchant.merchant,
-            customer,
-            &name,
-            key.verifying_key().as_bytes(),
-            "active",
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let handle = DeviceHandle(
-            hex::decode(&device.device_handle)?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("device handle"))?,
-        );
-        let totp_secret: [u8; 32] = hex::decode(&device.totp_secret)?
-            .try_into()
-            .map_err(|_| anyhow::anyhow!("totp secret"))?;
-        phones.push(Phone {
-            key,
-            device: device.device_id,
-            handle,
-            numeric: NumericHandle::new(device.numeric_handle).context("numeric handle")?,
-            totp_secret,
-            session: None,
-            last_online_key: None,
-            last_offline_ms: 0,
-            last_numeric_step: 0,
-        });
-    }
-    Ok((
-        Scene {
-            merchant: merchant.merchant,
-            terminal,
-            terminal_key,
-        },
-        phones,
-    ))
 }
 
 /// What one HTTP attempt got.
@@ -459,18 +330,6 @@ impl Ctx {
     }
 }
 
-fn offline_code(scene: &Scene, phone: &mut Phone) -> anyhow::Result<String> {
-    // Strictly newer than this device's last code: the replay floor.
-    let issued = now_ms().max(phone.last_offline_ms + 1);
-    phone.last_offline_ms = issued;
-    Ok(tillcode_customer::offline_code(
-        &phone.key,
-        scene.merchant,
-        phone.handle,
-        issued,
-    )?)
-}
-
 /// A redemption not yet answered definitely, waiting for its next try.
 struct Job {
     kind: Kind,
@@ -640,30 +499,6 @@ async fn replay_spent(ctx: &Ctx, acks: &[Ack], limit: usize, give_up: Instant) -
     json!({"sent": picked.len(), "accepted": accepted, "unresolved": unresolved, "answers": answers})
 }
 
-/// The ledger as written: this merchant's redemptions and spent codes.
-struct Ledger {
-    debits: Vec<(Uuid, Option<String>)>,
-    codes: Vec<(Vec<u8>, Uuid)>,
-}
-
-async fn read_ledger(database_url: &str, merchant: MerchantId) -> anyhow::Result<Ledger> {
-    let pool = tillcode_api::db::pool(database_url, 1).context("pool")?;
-    let mut conn = pool.get().await.context("connect to read the ledger")?;
-    let m = Uuid::from(merchant);
-    let debits = ledger_transfers::table
-        .filter(ledger_transfers::merchant_id.eq(m))
-        .filter(ledger_transfers::kind.eq("redeem"))
-        .select((ledger_transfers::id, ledger_transfers::reference))
-        .load(&mut conn)
-        .await?;
-    let codes = redeemed_codes::table
-        .filter(redeemed_codes::merchant_id.eq(m))
-        .select((redeemed_codes::fingerprint, redeemed_codes::transfer_id))
-        .load(&mut conn)
-        .await?;
-    Ok(Ledger { debits, codes })
-}
-
 pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.customers >= args.concurrency,
@@ -720,30 +555,18 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
     .await;
 
     let ledger = read_ledger(&args.database_url, ctx.scene.merchant).await?;
-    let in_ledger: HashSet<Uuid> = ledger.debits.iter().map(|(id, _)| *id).collect();
-    let acknowledged: HashSet<Uuid> = acks.iter().map(|a| a.transfer).collect();
-    let lost = acknowledged.difference(&in_ledger).count();
-    let unacknowledged = in_ledger.difference(&acknowledged).count();
-    let mut per_reference: HashMap<&str, u64> = HashMap::new();
-    for (_, reference) in &ledger.debits {
-        *per_reference
-            .entry(reference.as_deref().unwrap_or(""))
-            .or_default() += 1;
-    }
-    let keys_debited_twice = per_reference.values().filter(|&&n| n > 1).count();
-    let mut per_fingerprint: HashMap<&[u8], u64> = HashMap::new();
-    for (fingerprint, _) in &ledger.codes {
-        *per_fingerprint.entry(fingerprint).or_default() += 1;
-    }
-    let codes_debited_twice = per_fingerprint.values().filter(|&&n| n > 1).count();
-    let with_code: HashSet<Uuid> = ledger.codes.iter().map(|(_, t)| *t).collect();
-    let debits_without_code = in_ledger.difference(&with_code).count();
-    let mut per_code: HashMap<&str, HashSet<Uuid>> = HashMap::new();
-    for ack in &acks {
-        per_code.entry(&ack.code).or_default().insert(ack.transfer);
-    }
-    let codes_paid_twice = per_code.values().filter(|ids| ids.len() > 1).count();
+    let paid: Vec<(Uuid, &str)> = acks.iter().map(|a| (a.transfer, a.code.as_str())).collect();
     let replay_accepted = replay["accepted"].as_u64().unwrap_or(0);
+    let Findings {
+        acknowledged,
+        in_ledger,
+        lost,
+        unacknowledged,
+        keys_debited_twice,
+        codes_debited_twice,
+        debits_without_code,
+        codes_paid_twice,
+    } = ledger.compare(&paid);
     let double_spends = keys_debited_twice
         + codes_debited_twice
         + debits_without_code
@@ -819,8 +642,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         "redemptions": record.redemptions,
         "unresolved": record.unresolved,
         "online_keys_unavailable": record.online_keys_unavailable,
-        "acknowledged": acknowledged.len(),
-        "ledger_redeem_debits": in_ledger.len(),
+        "acknowledged": acknowledged,
+        "ledger_redeem_debits": in_ledger,
         "lost": lost,
         "unacknowledged_debits": unacknowledged,
         "double_spends": {
@@ -857,8 +680,8 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         a.connection_errors,
         a.slowest_ms,
         record.redemptions,
-        acknowledged.len(),
-        in_ledger.len(),
+        acknowledged,
+        in_ledger,
         lost,
         record.unresolved,
         replay["sent"],
