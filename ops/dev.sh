@@ -39,28 +39,6 @@ db_name=${db_name:-tillcode}
 
 # ---------------------------------------------------------------- helpers
 
-# Newest server binaries first: Debian keeps one directory per major version.
-find_pg_bin() {
-    local dirs dir
-    mapfile -t dirs < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV)
-    for dir in "${dirs[@]}"; do
-        [[ -x $dir/initdb && -x $dir/pg_ctl ]] && printf '%s\n' "$dir" && return 0
-    done
-    # Elsewhere (Homebrew, Fedora) they are on PATH.
-    have_cmd initdb && have_cmd pg_ctl && dirname "$(command -v pg_ctl)" && return 0
-    return 1
-}
-
-# initdb and postgres refuse to run as root, so as root the private server
-# runs as the `postgres` user that Debian's packages create.
-as_pg_user() {
-    if ((EUID == 0)); then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
 private_pg_url() { printf 'postgres://postgres@127.0.0.1:%s/%s\n' "$private_pg_port" "$1"; }
 
 start_private_postgres() {

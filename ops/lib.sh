@@ -168,6 +168,31 @@ SQL
     done
 }
 
+# ---------------------------------------------------------------- private servers
+# ops/dev.sh and ops/chaos.sh run Postgres clusters of their own.
+
+# Newest server binaries first: Debian keeps one directory per major version.
+find_pg_bin() {
+    local dirs dir
+    mapfile -t dirs < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV)
+    for dir in "${dirs[@]}"; do
+        [[ -x $dir/initdb && -x $dir/pg_ctl ]] && printf '%s\n' "$dir" && return 0
+    done
+    # Elsewhere (Homebrew, Fedora) they are on PATH.
+    have_cmd initdb && have_cmd pg_ctl && dirname "$(command -v pg_ctl)" && return 0
+    return 1
+}
+
+# initdb and postgres refuse to run as root, so as root the private server
+# runs as the `postgres` user that Debian's packages create.
+as_pg_user() {
+    if ((EUID == 0)); then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
 # ---------------------------------------------------------------- Redis
 
 redis_reachable() { [[ $(redis-cli -u "$1" ping 2>/dev/null) == PONG ]]; }

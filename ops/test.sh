@@ -123,6 +123,11 @@ if $full_run; then
     # e2e.sh, the Redis-heavy tests and two API processes behind one port on it.
     log "Redis Cluster: ops/redis-cluster.sh"
     ops/redis-cluster.sh
+
+    # Faults under load (issue 8): Redis, Postgres and the API killed or
+    # starved mid-run; private servers only. About 3 minutes.
+    log "faults under load: ops/chaos.sh"
+    ops/chaos.sh
 fi
 
 nextest_args=(--workspace --locked --no-fail-fast)

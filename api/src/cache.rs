@@ -9,6 +9,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::time::Duration;
 
 use deadpool_redis::{CreatePoolError, PoolConfig, PoolError, Runtime, Status};
 use redis::aio::ConnectionLike;
@@ -56,20 +57,55 @@ pub enum ConnError {
 /// `urls` is one `redis://` URL, or with `cluster` one or more seed nodes of
 /// the cluster (the client learns the rest of the topology from them).
 /// `size` bounds the single server's pool; a cluster needs none.
-pub fn pool(urls: &[&str], cluster: bool, size: usize) -> Result<RedisPool, SetupError> {
+///
+/// With a `timeout` (the server's), waiting for a pooled connection,
+/// connecting and each command's answer are bounded by it, so that a dead or
+/// stalled Redis turns into 503s instead of requests that hang. Tests and
+/// tools pass `None` and wait.
+pub fn pool(
+    urls: &[&str],
+    cluster: bool,
+    size: usize,
+    timeout: Option<Duration>,
+) -> Result<RedisPool, SetupError> {
     if cluster {
-        Ok(RedisPool::Cluster(Arc::new(Cluster {
-            client: ClusterClient::new(urls.to_vec())?,
+        let mut client = ClusterClient::builder(urls.to_vec());
+        if let Some(timeout) = timeout {
+            client = client.connection_timeout(timeout).response_timeout(timeout);
+        }
+        return Ok(RedisPool::Cluster(Arc::new(Cluster {
+            client: client.build()?,
             conn: OnceCell::new(),
-        })))
-    } else {
-        let url = urls.first().copied().unwrap_or_default();
+        })));
+    }
+    let url = urls.first().copied().unwrap_or_default();
+    let Some(timeout) = timeout else {
         let mut config = deadpool_redis::Config::from_url(url);
         config.pool = Some(PoolConfig::new(size));
-        Ok(RedisPool::Single(
+        return Ok(RedisPool::Single(
             config.create_pool(Some(Runtime::Tokio1))?,
-        ))
-    }
+        ));
+    };
+    let connection = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout));
+    let manager = deadpool_redis::Manager::new_with_config(url, connection)
+        .map_err(|e| CreatePoolError::Config(deadpool_redis::ConfigError::Redis(e)))?;
+    let limits = deadpool_redis::Timeouts {
+        wait: Some(timeout),
+        create: Some(timeout),
+        recycle: Some(timeout),
+    };
+    let pool = deadpool_redis::Pool::builder(manager)
+        .config(PoolConfig {
+            max_size: size,
+            timeouts: limits,
+            ..PoolConfig::default()
+        })
+        .runtime(Runtime::Tokio1)
+        .build()
+        .map_err(CreatePoolError::Build)?;
+    Ok(RedisPool::Single(pool))
 }
 
 impl RedisPool {

@@ -79,6 +79,36 @@ pub struct Config {
     /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 4,
     /// at most the pool size: each writer holds a connection while it writes).
     pub ledger_batch: crate::ledger::BatchSettings,
+    /// How long a request may wait on Postgres or Redis before it is
+    /// answered 503 (docs/operations.md, "Faults").
+    pub timeouts: Timeouts,
+}
+
+/// Bounds on every wait for a dependency, so that a dead, slow or saturated
+/// Postgres or Redis turns into a prompt 503 with `Retry-After` instead of a
+/// request that hangs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `TILLCODE_DATABASE_POOL_TIMEOUT_MS`, default 5000: waiting for a free
+    /// pooled connection, opening a new one, or checking an idle one.
+    pub database_pool: Duration,
+    /// `TILLCODE_DATABASE_STATEMENT_TIMEOUT_MS`, default 10000, 0 for none:
+    /// Postgres's `statement_timeout` on the server's connections, which
+    /// also bounds waiting for a lock another session holds.
+    pub database_statement: Option<Duration>,
+    /// `TILLCODE_REDIS_TIMEOUT_MS`, default 2000: waiting for a pooled Redis
+    /// connection, connecting, and each command's answer.
+    pub redis: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            database_pool: Duration::from_millis(5000),
+            database_statement: Some(Duration::from_millis(10_000)),
+            redis: Duration::from_millis(2000),
+        }
+    }
 }
 
 impl Config {
@@ -215,6 +245,45 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         })
     }
 
+    /// A timeout in milliseconds: 1 ms to 10 minutes, or 0 when `zero_is_none`.
+    fn millis(
+        &self,
+        var: &'static str,
+        default: Option<Duration>,
+        zero_is_none: bool,
+    ) -> Result<Option<Duration>, ConfigError> {
+        let default_ms = default.map_or(0, |d| d.as_millis() as u64);
+        match self.parsed(var, default_ms)? {
+            0 if zero_is_none => Ok(None),
+            ms @ 1..=600_000 => Ok(Some(Duration::from_millis(ms))),
+            _ => Err(ConfigError {
+                var,
+                problem: if zero_is_none {
+                    "must be between 0 (none) and 600000 ms".into()
+                } else {
+                    "must be between 1 and 600000 ms".into()
+                },
+            }),
+        }
+    }
+
+    pub fn timeouts(&self) -> Result<Timeouts, ConfigError> {
+        let defaults = Timeouts::default();
+        let required = |var, default: Duration| {
+            self.millis(var, Some(default), false)
+                .map(|d| d.unwrap_or(default))
+        };
+        Ok(Timeouts {
+            database_pool: required("TILLCODE_DATABASE_POOL_TIMEOUT_MS", defaults.database_pool)?,
+            database_statement: self.millis(
+                "TILLCODE_DATABASE_STATEMENT_TIMEOUT_MS",
+                defaults.database_statement,
+                true,
+            )?,
+            redis: required("TILLCODE_REDIS_TIMEOUT_MS", defaults.redis)?,
+        })
+    }
+
     pub fn server(&self) -> Result<Config, ConfigError> {
         let default_bind = SocketAddr::from(([127, 0, 0, 1], 8080));
         let database = self.database()?;
@@ -241,6 +310,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 self.parsed("TILLCODE_SHUTDOWN_TIMEOUT_SECS", 30u64)?,
             ),
             ledger_batch: self.ledger_batch()?,
+            timeouts: self.timeouts()?,
         })
     }
 
@@ -428,6 +498,28 @@ mod tests {
         pairs.push(("TILLCODE_REDIS_CLUSTER", "yes"));
         let err = env(&pairs).server().unwrap_err();
         assert_eq!(err.var, "TILLCODE_REDIS_CLUSTER");
+    }
+
+    #[test]
+    fn timeouts_have_defaults_and_zero_turns_the_statement_timeout_off() {
+        let config = env(&BASE).server().unwrap();
+        assert_eq!(config.timeouts, Timeouts::default());
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_DATABASE_STATEMENT_TIMEOUT_MS", "0"));
+        pairs.push(("TILLCODE_DATABASE_POOL_TIMEOUT_MS", "250"));
+        pairs.push(("TILLCODE_REDIS_TIMEOUT_MS", "300"));
+        let timeouts = env(&pairs).server().unwrap().timeouts;
+        assert_eq!(timeouts.database_statement, None);
+        assert_eq!(timeouts.database_pool, Duration::from_millis(250));
+        assert_eq!(timeouts.redis, Duration::from_millis(300));
+    }
+
+    #[test]
+    fn a_zero_pool_timeout_is_refused_with_its_variable() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_DATABASE_POOL_TIMEOUT_MS", "0"));
+        let err = env(&pairs).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_DATABASE_POOL_TIMEOUT_MS");
     }
 
     #[test]

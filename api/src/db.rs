@@ -1,20 +1,96 @@
 //! PostgreSQL: the async connection pool the server uses, and migrations.
 
+use std::time::Duration;
+
 use diesel::Connection;
 use diesel::pg::PgConnection;
-use diesel_async::AsyncPgConnection;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use futures_util::FutureExt;
 
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 
+/// A pool with no time limits: tests and the operator commands, where
+/// waiting is the right answer.
 pub fn pool(url: &str, size: usize) -> Result<DbPool, BuildError> {
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
     Pool::builder(manager).max_size(size).build()
+}
+
+/// The server's pool: getting a connection (waiting for a free one,
+/// connecting, checking an idle one) gives up after `wait`, and every
+/// connection runs with `statement_timeout`, so a saturated, locked or dead
+/// database answers 503 promptly instead of holding requests forever.
+pub fn server_pool(
+    url: &str,
+    size: usize,
+    wait: Duration,
+    statement_timeout: Option<Duration>,
+) -> Result<DbPool, BuildError> {
+    let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    config.custom_setup = Box::new(move |url| {
+        let url = url.to_owned();
+        async move {
+            let mut conn = AsyncPgConnection::establish(&url).await?;
+            if let Some(limit) = statement_timeout {
+                // A SET takes no bind parameters; the value is our own integer.
+                diesel::sql_query(format!("SET statement_timeout = {}", limit.as_millis()))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+            }
+            Ok(conn)
+        }
+        .boxed()
+    });
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    // deadpool's Runtime is the same crate's type wherever it is re-exported;
+    // diesel-async does not re-export it, deadpool-redis does.
+    Pool::builder(manager)
+        .max_size(size)
+        .runtime(deadpool_redis::Runtime::Tokio1)
+        .wait_timeout(Some(wait))
+        .create_timeout(Some(wait))
+        .recycle_timeout(Some(wait))
+        .build()
+}
+
+/// Whether a query failed because the database is unreachable, restarting,
+/// overloaded or too slow (a retry may well succeed), rather than because of
+/// the query. Such failures are answered 503, never 500.
+///
+/// diesel does not pass SQLSTATEs on, so server-side causes are told by
+/// Postgres's message text (the server's `lc_messages` must be English,
+/// Postgres's default).
+pub fn is_unavailable(e: &DieselError) -> bool {
+    const TRANSIENT_MESSAGES: [&str; 6] = [
+        "canceling statement due to statement timeout", // 57014
+        "canceling statement due to lock timeout",      // 55P03
+        "terminating connection due to administrator command", // 57P01
+        "terminating connection due to idle",           // idle(-in-transaction) session timeout
+        "the database system is", // 57P03: starting up, shutting down, in recovery
+        "terminating connection due to conflict with recovery",
+    ];
+    match e {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand
+            | DatabaseErrorKind::ClosedConnection
+            | DatabaseErrorKind::SerializationFailure,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => TRANSIENT_MESSAGES
+            .iter()
+            .any(|m| info.message().starts_with(m)),
+        // The connection died inside a transaction and could not roll back.
+        DieselError::BrokenTransactionManager => true,
+        _ => false,
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,4 +109,60 @@ pub fn run_migrations(url: &str) -> Result<Vec<String>, MigrateError> {
         .run_pending_migrations(MIGRATIONS)
         .map_err(|e| MigrateError::Migration(e.to_string()))?;
     Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::time::Duration;
+
+    use actix_web::ResponseError;
+    use diesel_async::RunQueryDsl;
+
+    use super::server_pool;
+    use crate::error::ApiError;
+    use crate::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
+        let db = TestDatabase::new();
+        let pool = server_pool(
+            db.url(),
+            1,
+            Duration::from_secs(30),
+            Some(Duration::from_millis(50)),
+        )
+        .unwrap();
+        let mut conn = pool.get().await.unwrap();
+        // Far past the limit, so the outcome never depends on the machine's speed.
+        let err = diesel::sql_query("SELECT pg_sleep(30)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(super::is_unavailable(&err), "{err}");
+        assert_eq!(ApiError::database(err).status_code(), 503);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_connection_of_an_exhausted_pool_ends_in_a_503() {
+        let db = TestDatabase::new();
+        let pool = server_pool(db.url(), 1, Duration::from_millis(50), None).unwrap();
+        let _held = pool.get().await.unwrap();
+        let Err(err) = pool.get().await else {
+            panic!("a second connection from a pool of one");
+        };
+        let err = ApiError::from(err);
+        assert_eq!(err.status_code(), 503);
+    }
+
+    #[test]
+    fn query_mistakes_are_not_unavailability() {
+        assert!(!super::is_unavailable(&diesel::result::Error::NotFound));
+        assert!(!super::is_unavailable(
+            &diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                Box::new("duplicate key value violates unique constraint".to_owned()),
+            )
+        ));
+    }
 }

@@ -29,10 +29,25 @@ impl ApiError {
         Self::Client(kind, detail.into())
     }
 
+    /// A failed query: 503 when the database is down, restarting or too slow
+    /// (`db::is_unavailable`), else an internal error.
+    pub fn database(e: diesel::result::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            Self::Unavailable(format!("postgres: {e}"))
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+
     /// The problem type this error is answered with.
     pub fn kind(&self) -> ProblemType {
         match self {
             Self::Client(kind, _) => *kind,
+            // The ledger calls every database failure its own; one that is
+            // the database's unavailability is worth the client's retry.
+            Self::Ledger(LedgerError::Database(e)) if crate::db::is_unavailable(e) => {
+                ProblemType::ServiceUnavailable
+            }
             Self::Ledger(e) => e.problem_type(),
             Self::Unavailable(_) => ProblemType::ServiceUnavailable,
             Self::Internal(_) => ProblemType::Internal,
@@ -62,11 +77,19 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Seconds a client should wait before retrying a 503: dependencies come
+/// back in seconds (a restart, a failover), and a retry with the same
+/// `Idempotency-Key` is always safe.
+pub const RETRY_AFTER_SECS: u32 = 1;
+
 pub fn problem_response(kind: ProblemType, detail: Option<String>) -> HttpResponse {
     let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
-        .insert_header(ContentType(PROBLEM_JSON.clone()))
-        .json(Problem::new(kind, detail))
+    let mut response = HttpResponse::build(status);
+    response.insert_header(ContentType(PROBLEM_JSON.clone()));
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECS));
+    }
+    response.json(Problem::new(kind, detail))
 }
 
 static PROBLEM_JSON: std::sync::LazyLock<actix_web::mime::Mime> = std::sync::LazyLock::new(|| {
@@ -146,6 +169,37 @@ mod tests {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["type"], "https://tillcode.dev/problems/not-found");
         assert_eq!(body["status"], 404);
+    }
+
+    #[test]
+    fn a_503_says_when_to_retry() {
+        use actix_web::ResponseError;
+        let response = super::ApiError::Unavailable("redis: down".into()).error_response();
+        assert_eq!(response.status(), 503);
+        let retry_after = response
+            .headers()
+            .get(actix_web::http::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok());
+        assert_eq!(retry_after, Some("1"));
+    }
+
+    #[test]
+    fn a_lost_database_connection_is_a_503_not_a_500() {
+        use actix_web::ResponseError;
+        let lost = || {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UnableToSendCommand,
+                Box::new("connection closed".to_owned()),
+            )
+        };
+        assert_eq!(super::ApiError::database(lost()).status_code(), 503);
+        let in_ledger = super::ApiError::from(crate::ledger::LedgerError::Database(lost()));
+        assert_eq!(in_ledger.status_code(), 503);
+        assert_eq!(in_ledger.detail(), None);
+        assert_eq!(
+            super::ApiError::database(diesel::result::Error::NotFound).status_code(),
+            500
+        );
     }
 
     #[test]

@@ -59,7 +59,12 @@ pub enum StartError {
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
     let metrics = Metrics::new()?;
-    let db = db::pool(config.database.url.expose(), config.database.pool_size)?;
+    let db = db::server_pool(
+        config.database.url.expose(),
+        config.database.pool_size,
+        config.timeouts.database_pool,
+        config.timeouts.database_statement,
+    )?;
     let ledger = crate::ledger::Writer::start(db.clone(), config.ledger_batch, metrics.clone());
     let state = AppState {
         db,
@@ -67,6 +72,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
             &config.redis_urls(),
             config.redis_cluster,
             config.redis_pool_size,
+            Some(config.timeouts.redis),
         )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),

@@ -211,7 +211,7 @@ async fn find_device(
         .first(&mut conn)
         .await
         .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::database)?;
     Ok(row.map(
         |(
             id,
@@ -403,7 +403,7 @@ async fn device_elsewhere(state: &AppState, handle: &[u8]) -> Result<bool, ApiEr
     ))
     .get_result(&mut conn)
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))
+    .map_err(ApiError::database)
 }
 
 async fn verify_numeric(

@@ -89,7 +89,7 @@ impl FromRequest for DeviceSession {
                 .first(&mut conn)
                 .await
                 .optional()
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(ApiError::database)?;
             match status.as_deref() {
                 Some("active") => Ok(session),
                 _ => Err(unauthorized(

@@ -118,7 +118,7 @@ impl SettingsCache {
             .first(&mut *state.db_conn().await?)
             .await
             .optional()
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(ApiError::database)?;
         let settings = row.unwrap_or_default();
         if let Ok(mut cache) = self.0.lock() {
             cache.insert(merchant, (Instant::now(), settings));

@@ -259,6 +259,6 @@ pub async fn customer_of(
         .select(customers::display_name)
         .first(&mut conn)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::database)?;
     Ok(masked_name(&name))
 }

@@ -136,7 +136,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> 
         .first(&mut conn)
         .await
         .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::database)?;
     Ok(
         row.map(|(merchant, store, name, status, public_key)| Terminal {
             id,

@@ -73,6 +73,7 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().expect("address"),
             shutdown_timeout: std::time::Duration::from_secs(5),
             ledger_batch: Default::default(),
+            timeouts: Default::default(),
         }
     }
 }

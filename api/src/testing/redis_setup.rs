@@ -26,7 +26,7 @@ fn urls(url: &str) -> Vec<&str> {
 /// A pool to the test Redis, as the server would make it.
 pub fn test_redis_pool(size: usize) -> RedisPool {
     let url = test_redis_url();
-    cache::pool(&urls(&url), test_redis_cluster(), size).expect("redis pool")
+    cache::pool(&urls(&url), test_redis_cluster(), size, None).expect("redis pool")
 }
 
 /// Deletes every key under `prefix` (synchronous: it also runs in `Drop`).

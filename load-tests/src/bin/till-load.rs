@@ -6,12 +6,22 @@
 //! Prints the latency distribution and throughput, plus the same for the
 //! two server-side steps run alone (code verification, the ledger's debit),
 //! so the slowest step can be named. One JSON line per measurement.
+//!
+//! `till-load chaos ...` instead drives a running server through injected
+//! faults and checks the ledger afterwards (`chaos.rs`, `ops/chaos.sh`).
+
+#[path = "till-load/chaos.rs"]
+mod chaos;
+#[path = "till-load/chaos_ledger.rs"]
+mod chaos_ledger;
+#[path = "till-load/chaos_scene.rs"]
+mod chaos_scene;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use ed25519_dalek::SigningKey;
@@ -30,7 +40,22 @@ use tokio::sync::Mutex;
 use uuid::Uuid;
 
 #[derive(Parser)]
+#[command(args_conflicts_with_subcommands = true)]
 struct Args {
+    #[command(subcommand)]
+    mode: Option<Mode>,
+    #[command(flatten)]
+    bench: BenchArgs,
+}
+
+#[derive(Subcommand)]
+enum Mode {
+    /// Redemptions against a running API through faults; checks the ledger.
+    Chaos(chaos::ChaosArgs),
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
     /// Concurrent requests in flight.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
@@ -274,17 +299,21 @@ async fn http_redeem(client: &reqwest::Client, scene: &Scene, code: String, n: u
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    if let Some(Mode::Chaos(chaos)) = args.mode {
+        return runtime.block_on(chaos::run(chaos));
+    }
+    let args = args.bench;
     anyhow::ensure!(
         args.customers >= args.concurrency,
         "need at least one customer per worker"
     );
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?
-        .block_on(run(args))
+    runtime.block_on(run(args))
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let scene = Arc::new(scene(args.customers).await?);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
