@@ -66,6 +66,7 @@ impl TestApp {
             redis_prefix: redis_prefix.to_owned(),
             bind: "127.0.0.1:0".parse().expect("address"),
             shutdown_timeout: std::time::Duration::from_secs(5),
+            http: crate::http_limits::HttpLimits::default(),
         }
     }
 }
