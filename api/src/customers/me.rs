@@ -65,6 +65,7 @@ pub async fn balance(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// 1 to 100, default 20.

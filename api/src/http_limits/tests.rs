@@ -226,6 +226,24 @@ async fn deeply_nested_malformed_or_mistyped_json_is_a_4xx_problem_and_changes_n
     assert_eq!(written_rows(&app).await, before);
 }
 
+#[tokio::test]
+async fn a_nul_byte_in_a_stored_text_field_is_a_400_problem_not_a_database_error() {
+    let app = spawn_app().await;
+    let merchant = app.merchant().await;
+    let mut body = sign_up_body("nul@example.com");
+    body["merchant_id"] = json!(merchant.merchant);
+    body["display_name"] = json!("Ana\u{0}");
+    let response = post_raw(
+        &app,
+        "/v1/customers/sign-up",
+        Some("application/json"),
+        body.to_string(),
+    )
+    .await;
+    assert_problem(response, 400, "validation-failed").await;
+    assert_eq!(written_rows(&app).await.0, 0);
+}
+
 /// The host and port of `app`, for raw TCP.
 fn socket_address(app: &TestApp) -> String {
     app.address.trim_start_matches("http://").to_owned()
