@@ -6,9 +6,10 @@
 # (migrated, demo data) and its own Redis prefix.
 #
 # Every operation is fuzzed twice: without credentials (every answer must be
-# a documented 4xx or success), then as the demo customer (a password
-# sign-in's bearer token) and a dashboard manager (session cookie and CSRF
-# token), so that the handlers behind authentication are reached too.
+# a documented 4xx or success), then as the demo customer (a device session
+# of a key registered as a phone does it, ops/device_session.py) and a
+# dashboard manager (session cookie and CSRF token), so that the handlers
+# behind authentication are reached too.
 # Usage:
 #   ops/schemathesis.sh [MAX_EXAMPLES]   default 25 per operation and phase
 # Run by ops/test.sh; runnable alone. The report (JUnit XML and the failing
@@ -21,7 +22,7 @@ source ops/lib.sh
 
 case "${1:-}" in
 -h | --help)
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
 esac
@@ -30,6 +31,8 @@ max_examples=${1:-25}
 [[ $max_examples =~ ^[1-9][0-9]*$ ]] || die "MAX_EXAMPLES must be a positive whole number, not '$max_examples'"
 # Pinned: a new release may add checks or change what it generates.
 SCHEMATHESIS_VERSION=4.32.5
+# For ops/device_session.py: Ed25519 proofs, as a phone signs them.
+CRYPTOGRAPHY_VERSION=50.0.2
 
 admin_url="${TILLCODE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 redis_url="${TILLCODE_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
@@ -52,11 +55,16 @@ trap cleanup EXIT
 
 have_venv() { python3 -c 'import ensurepip'; }
 ensure_apt_packages "python3-venv have_venv" "redis-tools have_cmd redis-cli" "curl have_cmd curl"
-if [[ $("$venv/bin/schemathesis" --version 2>/dev/null) != *" $SCHEMATHESIS_VERSION" ]]; then
+installed() {
+    [[ $("$venv/bin/schemathesis" --version 2>/dev/null) == *" $SCHEMATHESIS_VERSION" ]] &&
+        [[ $("$venv/bin/python" -c 'import cryptography; print(cryptography.__version__)' 2>/dev/null) == "$CRYPTOGRAPHY_VERSION" ]]
+}
+if ! installed; then
     log "schemathesis: installing $SCHEMATHESIS_VERSION into $venv"
     rm -rf "$venv"
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check \
+        "schemathesis==$SCHEMATHESIS_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
 fi
 
 log "schemathesis: starting tillcode-api on a throw-away database"
@@ -80,11 +88,10 @@ api_pid=$!
 for _ in $(seq 50); do curl -fs "$api/readyz" >/dev/null && break; sleep 0.2; done
 curl -fs "$api/readyz" >/dev/null || die "the API did not become ready: $(cat "$work/api.log")"
 
-# Credentials for the second pass.
+# Credentials for the second pass: a device session of the demo customer
+# (a fresh key registered as a phone does), and a manager's session.
 json_field() { python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
-customer_token=$(curl -fsS "$api/v1/customers/sign-in" -H 'Content-Type: application/json' \
-    -d "{\"merchant_id\":\"$merchant\",\"email\":\"dana@example.com\",\"password\":\"demo password for dana\"}" |
-    json_field sign_in_token)
+customer_token=$("$venv/bin/python" ops/device_session.py "$api" "$merchant" dana@example.com "demo password for dana")
 csrf=$(curl -fsS -c "$work/cookies" "$api/v1/staff/sign-in" -H 'Content-Type: application/json' \
     -d "{\"merchant_id\":\"$merchant\",\"email\":\"boss@example.com\",\"password\":\"a long passphrase for the boss\"}" |
     json_field csrf_token)
@@ -106,17 +113,20 @@ st_args=(
     --seed 20261123
     --request-timeout 30
     --suppress-health-check all
-    --report junit --report-dir "$out"
+    --report junit --report-dir .
     # Signing out would end the session the rest of the run uses.
     --exclude-path /v1/staff/sign-out
 )
+# Schemathesis keeps its example database in the working directory: run it
+# from the report directory so the checkout stays clean.
+schemathesis() (cd "$out" && "$venv/bin/schemathesis" "$@")
 rc=0
 log "schemathesis: without credentials (max $max_examples examples per operation and phase)"
-"$venv/bin/schemathesis" run "$api/openapi.json" "${st_args[@]}" \
+schemathesis run "$api/openapi.json" "${st_args[@]}" \
     --report-junit-path "$out/anonymous.xml" >"$out/anonymous.log" 2>&1 || rc=$?
 tail -n 25 "$out/anonymous.log" >&2
 log "schemathesis: as the demo customer and a manager"
-"$venv/bin/schemathesis" run "$api/openapi.json" "${st_args[@]}" \
+schemathesis run "$api/openapi.json" "${st_args[@]}" \
     --report-junit-path "$out/signed-in.xml" \
     -H "Authorization: Bearer $customer_token" -H "Cookie: $staff_cookie" -H "X-CSRF-Token: $csrf" \
     >"$out/signed-in.log" 2>&1 || rc=$?

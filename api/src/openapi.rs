@@ -314,6 +314,49 @@ mod tests {
         assert!(doc["components"]["schemas"]["Problem"].is_object());
     }
 
+    #[test]
+    fn every_error_answer_is_a_documented_problem_and_every_secured_operation_may_be_401() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = operation["responses"].as_object().unwrap();
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(
+                            response["content"]["application/problem+json"].is_object(),
+                            "{method} {path} {status} is not a problem"
+                        );
+                    }
+                }
+                let secured = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty());
+                if secured {
+                    assert!(
+                        responses.contains_key("401"),
+                        "{method} {path} is secured but documents no 401"
+                    );
+                }
+                if path.starts_with("/v1/dashboard/") {
+                    assert!(secured, "{method} {path} is behind the staff session");
+                }
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["in"] == "path" {
+                        let name = parameter["name"].as_str().unwrap();
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: {name}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(operations > 40, "{operations}");
+    }
+
     #[tokio::test]
     async fn the_docs_ui_is_served_from_the_binary() {
         let app = spawn_app().await;

@@ -75,6 +75,8 @@ pub struct HistoryQuery {
 }
 
 #[derive(Serialize, ToSchema)]
+// The dashboard has its own HistoryItem: one name per schema in the document.
+#[schema(as = CustomerHistoryItem)]
 pub struct HistoryItem {
     pub transfer_id: Uuid,
     #[schema(example = "redeem")]
@@ -85,6 +87,7 @@ pub struct HistoryItem {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = CustomerHistoryPage)]
 pub struct HistoryPage {
     pub items: Vec<HistoryItem>,
     /// Pass as `starting_after` for the next page; null on the last one.
