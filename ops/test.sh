@@ -128,6 +128,14 @@ if $full_run; then
     # starved mid-run; private servers only. About 3 minutes.
     log "faults under load: ops/chaos.sh"
     ops/chaos.sh
+
+    # Bad input (issue 8): every network decoder fuzzed from its seeds, and
+    # the API against its own OpenAPI document. Bounded: 15 s per fuzz
+    # target, 25 examples per operation and phase.
+    log "fuzz: every target in fuzz/ for 15 s"
+    ops/fuzz.sh 15
+    log "schemathesis: /openapi.json against a live API"
+    ops/schemathesis.sh 25
 fi
 
 nextest_args=(--workspace --locked --no-fail-fast)

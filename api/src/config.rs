@@ -9,6 +9,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::http_limits::HttpLimits;
+
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {problem}")]
 pub struct ConfigError {
@@ -82,6 +84,8 @@ pub struct Config {
     /// How long a request may wait on Postgres or Redis before it is
     /// answered 503 (docs/operations.md, "Faults").
     pub timeouts: Timeouts,
+    /// `TILLCODE_HTTP_*`: body size and client timeouts (`http_limits.rs`).
+    pub http: HttpLimits,
 }
 
 /// Bounds on every wait for a dependency, so that a dead, slow or saturated
@@ -234,6 +238,45 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
     }
 
+    /// A positive whole number from `var`, `default` when unset.
+    fn positive(&self, var: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.parsed(var, default)? {
+            0 => Err(ConfigError {
+                var,
+                problem: "must be greater than 0".into(),
+            }),
+            value => Ok(value),
+        }
+    }
+
+    fn positive_millis(
+        &self,
+        var: &'static str,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        let default = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        self.positive(var, default).map(Duration::from_millis)
+    }
+
+    /// The limits of `http_limits.rs`. Zero is refused: actix reads a zero
+    /// timeout as "no timeout".
+    pub fn http_limits(&self) -> Result<HttpLimits, ConfigError> {
+        let default = HttpLimits::default();
+        let body_bytes =
+            self.positive("TILLCODE_HTTP_BODY_LIMIT_BYTES", default.body_bytes as u64)?;
+        Ok(HttpLimits {
+            body_bytes: usize::try_from(body_bytes).unwrap_or(usize::MAX),
+            head_timeout: self
+                .positive_millis("TILLCODE_HTTP_HEAD_TIMEOUT_MS", default.head_timeout)?,
+            body_timeout: self
+                .positive_millis("TILLCODE_HTTP_BODY_TIMEOUT_MS", default.body_timeout)?,
+            keep_alive: Duration::from_secs(self.positive(
+                "TILLCODE_HTTP_KEEP_ALIVE_SECS",
+                default.keep_alive.as_secs(),
+            )?),
+        })
+    }
+
     pub fn database(&self) -> Result<DatabaseConfig, ConfigError> {
         Ok(DatabaseConfig {
             url: self.url(
@@ -311,6 +354,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ),
             ledger_batch: self.ledger_batch()?,
             timeouts: self.timeouts()?,
+            http: self.http_limits()?,
         })
     }
 
@@ -520,6 +564,20 @@ mod tests {
         pairs.push(("TILLCODE_DATABASE_POOL_TIMEOUT_MS", "0"));
         let err = env(&pairs).server().unwrap_err();
         assert_eq!(err.var, "TILLCODE_DATABASE_POOL_TIMEOUT_MS");
+    }
+
+    #[test]
+    fn http_limits_default_and_refuse_zero() {
+        assert_eq!(env(&BASE).server().unwrap().http, HttpLimits::default());
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_HTTP_HEAD_TIMEOUT_MS", "250"));
+        pairs.push(("TILLCODE_HTTP_BODY_LIMIT_BYTES", "1024"));
+        let http = env(&pairs).server().unwrap().http;
+        assert_eq!(http.head_timeout, Duration::from_millis(250));
+        assert_eq!(http.body_bytes, 1024);
+        pairs.push(("TILLCODE_HTTP_BODY_TIMEOUT_MS", "0"));
+        let err = env(&pairs).server().unwrap_err();
+        assert_eq!(err.var, "TILLCODE_HTTP_BODY_TIMEOUT_MS");
     }
 
     #[test]

@@ -2,11 +2,15 @@
 //! with a stable `type` per cause (see `tillcode_protocol::ProblemType`).
 //! A client's mistake is always a 4xx; a 5xx never carries internal detail.
 
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{CONTENT_TYPE, ContentType};
+use actix_web::middleware::Next;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, error as actix_error, web};
 use tillcode_protocol::{Problem, ProblemType};
 
+use crate::http_limits::is_body_timeout;
 use crate::ledger::LedgerError;
 
 #[derive(Debug, thiserror::Error)]
@@ -110,18 +114,22 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     }
 }
 
-/// JSON bodies: malformed, unknown fields, too large or not JSON at all are
-/// the client's mistakes, each with its own problem type.
-pub fn json_config() -> web::JsonConfig {
+/// JSON bodies of at most `limit` bytes (`HttpLimits::body_bytes`):
+/// malformed, unknown fields, too large, too slow or not JSON at all are the
+/// client's mistakes, each with its own problem type.
+pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default()
-        .limit(16 * 1024)
-        .error_handler(|err, _req: &HttpRequest| {
+        .limit(limit)
+        .error_handler(move |err, _req: &HttpRequest| {
             let api_error = match &err {
                 actix_error::JsonPayloadError::OverflowKnownLength { .. }
                 | actix_error::JsonPayloadError::Overflow { .. } => ApiError::client(
                     ProblemType::PayloadTooLarge,
-                    "the body is larger than 16 KiB",
+                    format!("the body is larger than {limit} bytes"),
                 ),
+                actix_error::JsonPayloadError::Payload(e) if is_body_timeout(e) => {
+                    ApiError::client(ProblemType::RequestTimeout, e.to_string())
+                }
                 actix_error::JsonPayloadError::ContentType => ApiError::client(
                     ProblemType::UnsupportedMediaType,
                     "send Content-Type: application/json",
@@ -145,6 +153,49 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
         ApiError::client(ProblemType::BadRequest, format!("invalid query: {err}")).into()
     })
+}
+
+/// Middleware: an error answer that is not yet a problem becomes one, so
+/// that what actix answers by itself (a `web::Bytes` body over the limit or
+/// cut short, a malformed header an extractor refused) has a stable type
+/// like everything else. The status is kept whenever a type has it.
+pub async fn plain_errors_as_problems(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let status = res.status();
+    let is_problem = res
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem || !(status.is_client_error() || status.is_server_error()) {
+        return Ok(res.map_into_boxed_body());
+    }
+    let timed_out = res
+        .response()
+        .error()
+        .and_then(|e| e.as_error::<actix_error::PayloadError>())
+        .is_some_and(is_body_timeout);
+    let kind = match status.as_u16() {
+        _ if timed_out => ProblemType::RequestTimeout,
+        404 => ProblemType::NotFound,
+        405 => ProblemType::MethodNotAllowed,
+        408 => ProblemType::RequestTimeout,
+        413 => ProblemType::PayloadTooLarge,
+        415 => ProblemType::UnsupportedMediaType,
+        401 => ProblemType::Unauthorized,
+        403 => ProblemType::Forbidden,
+        429 => ProblemType::RateLimited,
+        503 => ProblemType::ServiceUnavailable,
+        500..=599 => ProblemType::Internal,
+        _ => ProblemType::BadRequest,
+    };
+    if status.is_server_error() {
+        tracing::error!(%status, "an error answer without a problem type");
+    }
+    let (req, _) = res.into_parts();
+    Ok(ServiceResponse::new(req, problem_response(kind, None)))
 }
 
 /// Unknown routes answer 404 problem+json instead of an empty body.

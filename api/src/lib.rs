@@ -13,6 +13,7 @@ pub mod demo_seed;
 pub mod devices;
 pub mod error;
 pub mod fraud;
+pub mod http_limits;
 pub mod ledger;
 pub mod links;
 pub mod metrics;

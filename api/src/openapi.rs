@@ -1,6 +1,12 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and its UI.
 
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use tillcode_protocol::ProblemType;
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::schema::{AdditionalProperties, Schema};
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -68,7 +74,7 @@ pub struct ProblemSchema {
         crate::dashboard::devices::customer_devices,
     ),
     components(schemas(ProblemSchema)),
-    modifiers(&BearerTokens),
+    modifiers(&BearerTokens, &ProblemResponses, &FlattenedParts),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "customers", description = "Sign-up, sign-in, balance, history, password"),
@@ -98,6 +104,14 @@ impl Modify for BearerTokens {
             );
         }
         components.add_security_scheme(
+            STAFF_SESSION,
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::staff::session::COOKIE,
+                "Staff session cookie from POST /v1/staff/sign-in; every request but GET also \
+                 sends its CSRF token as X-CSRF-Token",
+            ))),
+        );
+        components.add_security_scheme(
             "terminal_signature",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                 "Signature",
@@ -105,6 +119,150 @@ impl Modify for BearerTokens {
                  Content-Digest; see docs/protocol.md section 11",
             ))),
         );
+    }
+}
+
+/// The dashboard's cookie session (see `staff/session.rs`).
+const STAFF_SESSION: &str = "staff_session";
+
+/// Paths behind a staff session: the whole dashboard API, and the staff
+/// session itself once signed in.
+fn needs_staff_session(path: &str) -> bool {
+    path.starts_with("/v1/dashboard/") || path == "/v1/staff/me" || path == "/v1/staff/sign-out"
+}
+
+/// Every error answer is a problem: an error response documented without a
+/// body gets the `Problem` schema, and every operation lists the refusals
+/// the shared extractors and limits give any request of its shape
+/// (`error.rs`, `http_limits.rs`), so that no handler has to repeat them.
+struct ProblemResponses;
+
+impl ProblemResponses {
+    /// What any operation of this shape may answer besides its own causes.
+    fn common(
+        path: &str,
+        method: &str,
+        operation: &utoipa::openapi::path::Operation,
+    ) -> Vec<ProblemType> {
+        let mut kinds = Vec::new();
+        if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            kinds.push(ProblemType::Unauthorized);
+        }
+        if needs_staff_session(path) && method != "get" {
+            // A viewer changing something, or a missing CSRF token.
+            kinds.push(ProblemType::Forbidden);
+        }
+        if operation.request_body.is_some() {
+            kinds.extend([
+                ProblemType::BadRequest,
+                ProblemType::RequestTimeout,
+                ProblemType::PayloadTooLarge,
+                ProblemType::UnsupportedMediaType,
+            ]);
+        }
+        let has_query = operation
+            .parameters
+            .iter()
+            .flatten()
+            .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+        if has_query {
+            kinds.push(ProblemType::BadRequest);
+        }
+        if path.contains('{') {
+            kinds.push(ProblemType::NotFound);
+        }
+        if path.starts_with("/v1/") || path == "/readyz" {
+            kinds.push(ProblemType::ServiceUnavailable);
+        }
+        kinds
+    }
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, operation) in operations {
+                let Some(operation) = operation else {
+                    continue;
+                };
+                if needs_staff_session(path) && operation.security.is_none() {
+                    operation.security = Some(vec![SecurityRequirement::new(
+                        STAFF_SESSION,
+                        Vec::<String>::new(),
+                    )]);
+                }
+                for kind in Self::common(path, method, operation) {
+                    operation
+                        .responses
+                        .responses
+                        .entry(kind.status().to_string())
+                        .or_insert_with(|| RefOr::T(Response::new(kind.title())));
+                }
+                for (status, response) in operation.responses.responses.iter_mut() {
+                    let is_error = status.starts_with('4') || status.starts_with('5');
+                    if let (true, RefOr::T(response)) = (is_error, response)
+                        && response.content.is_empty()
+                    {
+                        response.content.insert(
+                            "application/problem+json".to_owned(),
+                            RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A struct flattened into another (`#[serde(flatten)]`) becomes one part of
+/// an `allOf`, and every part is checked against the whole object: a part
+/// that forbids additional properties (from `deny_unknown_fields`, right
+/// for it as a request body) would forbid the other parts' fields. Such a
+/// part is inlined here without that rule; the component itself keeps it.
+struct FlattenedParts;
+
+impl Modify for FlattenedParts {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let closed = |schema: &RefOr<Schema>| match schema {
+            RefOr::T(Schema::Object(object)) => matches!(
+                object.additional_properties.as_deref(),
+                Some(AdditionalProperties::FreeForm(false))
+            )
+            .then(|| {
+                let mut open = object.clone();
+                open.additional_properties = None;
+                RefOr::T(Schema::Object(open))
+            }),
+            _ => None,
+        };
+        let lookup = components.schemas.clone();
+        for schema in components.schemas.values_mut() {
+            let RefOr::T(Schema::AllOf(all_of)) = schema else {
+                continue;
+            };
+            for part in &mut all_of.items {
+                let target = match part {
+                    RefOr::Ref(r) => r
+                        .ref_location
+                        .strip_prefix("#/components/schemas/")
+                        .and_then(|name| lookup.get(name)),
+                    RefOr::T(_) => Some(&*part),
+                };
+                if let Some(open) = target.and_then(closed) {
+                    *part = open;
+                }
+            }
+        }
     }
 }
 
@@ -157,6 +315,49 @@ mod tests {
         }
         assert!(doc["components"]["securitySchemes"]["terminal_signature"].is_object());
         assert!(doc["components"]["schemas"]["Problem"].is_object());
+    }
+
+    #[test]
+    fn every_error_answer_is_a_documented_problem_and_every_secured_operation_may_be_401() {
+        use utoipa::OpenApi;
+        let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
+        let mut operations = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                operations += 1;
+                let responses = operation["responses"].as_object().unwrap();
+                for (status, response) in responses {
+                    if status.starts_with('4') || status.starts_with('5') {
+                        assert!(
+                            response["content"]["application/problem+json"].is_object(),
+                            "{method} {path} {status} is not a problem"
+                        );
+                    }
+                }
+                let secured = operation["security"]
+                    .as_array()
+                    .is_some_and(|s| !s.is_empty());
+                if secured {
+                    assert!(
+                        responses.contains_key("401"),
+                        "{method} {path} is secured but documents no 401"
+                    );
+                }
+                if path.starts_with("/v1/dashboard/") {
+                    assert!(secured, "{method} {path} is behind the staff session");
+                }
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["in"] == "path" {
+                        let name = parameter["name"].as_str().unwrap();
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: {name}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(operations > 40, "{operations}");
     }
 
     #[tokio::test]

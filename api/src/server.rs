@@ -7,6 +7,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use crate::config::Config;
+use crate::http_limits::{self, HttpLimits};
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
 use crate::{
@@ -14,9 +15,17 @@ use crate::{
     staff, terminals, till,
 };
 
-/// Routes and extractor settings; shared by `serve` and the tests.
+/// Routes and extractor settings with the default [`HttpLimits`]; shared by
+/// `serve` and the tests.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(error::json_config())
+    configure_with(cfg, &HttpLimits::default());
+}
+
+/// Routes and extractor settings under `limits`.
+pub fn configure_with(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
+    cfg.app_data(limits.json_config())
+        .app_data(limits.payload_config())
+        .app_data(web::Data::new(*limits))
         .app_data(error::path_config())
         .app_data(error::query_config())
         .route("/healthz", web::get().to(routes::health::healthz))
@@ -81,15 +90,21 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     };
     let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);
+    let limits = config.http;
     let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
             .app_data(metrics.clone())
+            .wrap(from_fn(error::plain_errors_as_problems))
+            .wrap(from_fn(http_limits::body_deadline))
             .wrap(from_fn(metrics::record_request))
             .wrap(actix_web::middleware::Logger::new("%U %s %Dms").log_target("tillcode::http"))
-            .configure(configure)
+            .configure(|cfg| configure_with(cfg, &limits))
             .default_service(web::to(error::not_found))
     })
+    // A client that sends its headers too slowly is answered 408 and cut off.
+    .client_request_timeout(limits.head_timeout)
+    .keep_alive(limits.keep_alive)
     .shutdown_timeout(config.shutdown_timeout.as_secs())
     .listen(listener)?
     .run();

@@ -19,7 +19,8 @@
 //! - signed requests: the Tillcode profile of RFC 9421 ([`http_signature`]:
 //!   [`sign_request`] for tills and phones, [`parse_signature`] and
 //!   [`verify_signature`] for the server) and the RFC 9530 `Content-Digest`
-//!   it covers ([`mod@content_digest`]).
+//!   it covers ([`mod@content_digest`]);
+//! - the JSON bodies of the till's redemption endpoints ([`till_requests`]).
 //!
 //! Decoders never panic, whatever the input, and refuse with a [`CodeError`]
 //! that maps to one [`ProblemType`]. Checks that need state (has this code
@@ -46,6 +47,7 @@ mod payload;
 pub mod payment_code;
 mod problem;
 pub mod proofs;
+pub mod till_requests;
 mod totp;
 
 pub use amount::{Amount, AmountError};

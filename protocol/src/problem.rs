@@ -46,6 +46,7 @@ problem_types! {
     MethodNotAllowed => ("method-not-allowed", 405, "Method not allowed on this resource"),
     PayloadTooLarge => ("payload-too-large", 413, "The request body is too large"),
     UnsupportedMediaType => ("unsupported-media-type", 415, "The request body must be JSON"),
+    RequestTimeout => ("request-timeout", 408, "The request was not received in time"),
     AccountNotFound => ("account-not-found", 404, "No such account at this merchant"),
     InsufficientBalance => ("insufficient-balance", 422, "The balance is lower than the amount"),
     BalanceLimit => ("balance-limit", 422, "The balance would exceed the largest allowed"),

@@ -65,6 +65,7 @@ pub async fn balance(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// 1 to 100, default 20.
@@ -74,6 +75,8 @@ pub struct HistoryQuery {
 }
 
 #[derive(Serialize, ToSchema)]
+// The dashboard has its own HistoryItem: one name per schema in the document.
+#[schema(as = CustomerHistoryItem)]
 pub struct HistoryItem {
     pub transfer_id: Uuid,
     #[schema(example = "redeem")]
@@ -84,6 +87,7 @@ pub struct HistoryItem {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(as = CustomerHistoryPage)]
 pub struct HistoryPage {
     pub items: Vec<HistoryItem>,
     /// Pass as `starting_after` for the next page; null on the last one.

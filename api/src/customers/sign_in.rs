@@ -130,10 +130,15 @@ pub async fn sign_up(
     let email = Email::parse(&body.email)
         .map_err(|e| ApiError::client(ProblemType::BadRequest, e.to_string()))?;
     let display_name = body.display_name.trim().to_owned();
-    if display_name.is_empty() || display_name.chars().count() > 200 {
+    // Control characters are refused: Postgres text cannot hold a NUL byte,
+    // and a name is shown to cashiers.
+    if display_name.is_empty()
+        || display_name.chars().count() > 200
+        || display_name.chars().any(char::is_control)
+    {
         return Err(ApiError::client(
             ProblemType::BadRequest,
-            "display_name must be 1 to 200 characters",
+            "display_name must be 1 to 200 printable characters",
         ));
     }
     limit(&state, &req, body.merchant_id, &email).await?;

@@ -287,6 +287,7 @@ pub async fn stores(
 // ------------------------------------------------------------------ customers
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerQuery {
     /// A customer id (exact), or the start of an email address.
@@ -339,7 +340,9 @@ pub async fn customers(
     query: web::Query<CustomerQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.q.trim();
-    if q.is_empty() || q.len() > 254 {
+    // No control characters: Postgres text cannot hold a NUL byte, and no
+    // id or email has any.
+    if q.is_empty() || q.len() > 254 || q.chars().any(char::is_control) {
         return Err(ApiError::client(
             ProblemType::BadRequest,
             "q is an id or 1 to 254 characters of an email",
@@ -371,6 +374,7 @@ pub async fn customers(
 }
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     /// 1 to 100, default 20.
@@ -671,6 +675,7 @@ pub async fn create_enrollment(
 // ------------------------------------------------------------------ export
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportQuery {
     /// Only transfers of the last N days (1 to 3660); all without it.

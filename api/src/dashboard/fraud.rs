@@ -16,6 +16,7 @@ use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct FraudQuery {
     /// 1 to 90, default 14.

@@ -58,16 +58,21 @@ pub enum Direction {
 pub struct Note(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("must be 1 to {max} characters, not blank")]
+#[error("must be 1 to {max} characters, not blank, without control characters")]
 pub struct NoteError {
     max: usize,
 }
 
 impl Note {
-    /// `max` mirrors the CHECK on the column the note is stored in.
+    /// `max` mirrors the CHECK on the column the note is stored in. Control
+    /// characters are refused: Postgres cannot store a NUL in text, and the
+    /// others have no place in a line a person reads in an audit trail.
     pub fn parse(text: &str, max: usize) -> Result<Self, NoteError> {
         let trimmed = text.trim();
-        if trimmed.is_empty() || trimmed.chars().count() > max {
+        if trimmed.is_empty()
+            || trimmed.chars().count() > max
+            || trimmed.chars().any(char::is_control)
+        {
             return Err(NoteError { max });
         }
         Ok(Self(trimmed.to_owned()))

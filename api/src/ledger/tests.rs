@@ -419,8 +419,10 @@ async fn an_adjustment_below_zero_is_refused_and_one_within_the_balance_is_recor
 }
 
 #[test]
-fn blank_or_oversized_adjustment_reasons_are_refused() {
+fn blank_oversized_or_control_character_adjustment_reasons_are_refused() {
     assert!(Note::reason("   ").is_err());
+    assert!(Note::reason("a\u{0}b").is_err());
+    assert!(Note::actor("line\nbreak").is_err());
     assert!(Note::reason(&"x".repeat(501)).is_err());
     assert_eq!(Note::reason("  ok ").unwrap().as_str(), "ok");
     assert!(IdempotencyKey::parse("").is_err());

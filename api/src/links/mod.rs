@@ -355,7 +355,8 @@ async fn decide(
 
 /// Approves the device that joined: it becomes active.
 #[utoipa::path(post, path = "/v1/me/links/{link_id}/approve", tag = "links", security(("device_session" = [])),
-    params(("link_id" = Uuid, Path)), responses((status = 204)))]
+    params(("link_id" = Uuid, Path)), responses((status = 204),
+        (status = 400, description = "validation-failed: no device has joined this link yet")))]
 pub async fn approve(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -366,7 +367,8 @@ pub async fn approve(
 
 /// Rejects the device that joined: it is revoked.
 #[utoipa::path(post, path = "/v1/me/links/{link_id}/reject", tag = "links", security(("device_session" = [])),
-    params(("link_id" = Uuid, Path)), responses((status = 204)))]
+    params(("link_id" = Uuid, Path)), responses((status = 204),
+        (status = 400, description = "validation-failed: no device has joined this link yet")))]
 pub async fn reject(
     state: web::Data<AppState>,
     session: DeviceSession,

@@ -6,7 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use tillcode_protocol::till_requests::AccrueRequest;
 use tillcode_protocol::{AccountId, ProblemType};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -18,17 +19,6 @@ use crate::fraud;
 use crate::ledger::{LedgerError, Operation, Posting};
 use crate::schema::accounts;
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct AccrueRequest {
-    /// A scanned code; or give `customer_id`.
-    code: Option<String>,
-    customer_id: Option<Uuid>,
-    #[schema(value_type = i64, example = 100)]
-    amount: i128,
-    reference: Option<String>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Accrual {

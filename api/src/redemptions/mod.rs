@@ -56,6 +56,7 @@ pub async fn signed_call<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<SignedCall<T>, ApiError> {
     let terminal = authenticate(state, req, bytes, Require::Active).await?;
+    crate::http_limits::require_json_body(req, bytes)?;
     let key = idempotency_key(req)?;
     let body: T = serde_json::from_slice(bytes).map_err(|e| {
         ApiError::client(ProblemType::BadRequest, format!("invalid JSON body: {e}"))

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use crate::terminals::auth::{Require, authenticate};
 
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RecentQuery {
     /// 1 to 100, default 20.

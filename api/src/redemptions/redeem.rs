@@ -6,7 +6,8 @@
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+use tillcode_protocol::till_requests::RedeemRequest;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,23 +17,6 @@ use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RedeemRequest {
-    /// The scanned QR payload or the typed numeric code.
-    #[schema(example = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74")]
-    code: String,
-    /// To spend, in the program's unit.
-    #[schema(value_type = i64, example = 30)]
-    amount: i128,
-    /// To earn on the rest of the purchase, in the same transaction.
-    #[schema(value_type = Option<i64>, example = 5)]
-    earn: Option<i128>,
-    /// The till's order reference.
-    #[schema(example = "order-1042")]
-    reference: Option<String>,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Earned {

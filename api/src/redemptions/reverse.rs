@@ -3,8 +3,9 @@
 //! that never add up to more (refunds).
 
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tillcode_protocol::TransferId;
+use tillcode_protocol::till_requests::{RefundRequest, VoidRequest};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -12,17 +13,6 @@ use super::{SignedCall, amount, signed_call};
 use crate::error::ApiError;
 use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct VoidRequest {}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefundRequest {
-    #[schema(value_type = i64, example = 10)]
-    amount: i128,
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Void {

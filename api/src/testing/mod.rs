@@ -74,6 +74,7 @@ impl TestApp {
             shutdown_timeout: std::time::Duration::from_secs(5),
             ledger_batch: Default::default(),
             timeouts: Default::default(),
+            http: crate::http_limits::HttpLimits::default(),
         }
     }
 }

@@ -107,7 +107,30 @@ impl TestTerminal {
         tampered_body: Option<&str>,
     ) -> (u16, Value) {
         let body = request.body.as_ref().map(|b| b.to_string());
-        let digest = body.as_ref().map(|b| content_digest(b.as_bytes()));
+        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+        let mut builder = reqwest::Client::new().request(method, app.url(request.path));
+        for (name, value) in self.signature_headers(&request, body.as_deref()) {
+            builder = builder.header(name, value);
+        }
+        if let Some(body) = tampered_body.map(str::to_owned).or(body) {
+            builder = builder
+                .header("Content-Type", "application/json")
+                .body(body);
+        }
+        let response = builder.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The headers that sign `request` with `body` (its `body` field is not
+    /// read): Signature-Input, Signature, and Content-Digest and
+    /// Idempotency-Key when there are a body and a key.
+    pub fn signature_headers(
+        &self,
+        request: &Signed<'_>,
+        body: Option<&str>,
+    ) -> Vec<(&'static str, String)> {
+        let digest = body.map(|b| content_digest(b.as_bytes()));
         let (path, query) = match request.path.split_once('?') {
             Some((path, query)) => (path, Some(query)),
             None => (request.path, None),
@@ -127,26 +150,18 @@ impl TestTerminal {
             nonce: new_nonce(&mut OsRng),
             keyid: format!("terminal:{}", self.id),
         };
-        let headers = sign_request(&self.key, &parts, &params).expect("signable request");
-        let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
-        let mut builder = reqwest::Client::new()
-            .request(method, app.url(request.path))
-            .header("Signature-Input", headers.signature_input)
-            .header("Signature", headers.signature);
+        let signed = sign_request(&self.key, &parts, &params).expect("signable request");
+        let mut headers = vec![
+            ("Signature-Input", signed.signature_input),
+            ("Signature", signed.signature),
+        ];
         if let Some(digest) = digest {
-            builder = builder.header("Content-Digest", digest);
+            headers.push(("Content-Digest", digest));
         }
         if let Some(key) = request.idempotency_key {
-            builder = builder.header("Idempotency-Key", key);
+            headers.push(("Idempotency-Key", key.to_owned()));
         }
-        if let Some(body) = tampered_body.map(str::to_owned).or(body) {
-            builder = builder
-                .header("Content-Type", "application/json")
-                .body(body);
-        }
-        let response = builder.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        headers
     }
 
     pub async fn redeem(&self, app: &TestApp, code: &str, amount: i64, key: &str) -> (u16, Value) {
