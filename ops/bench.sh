@@ -284,9 +284,16 @@ for mode in modes.split():
         r = s["ops"].get("redeem", {})
         cpu = s["cpu_percent_of_a_core"]
         ratio = r.get("per_sec", 0) / float(tps[c]) if float(tps[c]) > 0 else 0
+        redis_cpu = f"{cpu['redis']:.0f}" if "redis" in cpu else "-"
         print(f"| {mode} | {c} | {float(tps[c]):.0f} ({pgc[c]}) | {r.get('per_sec', 0):.0f} | {ratio:.2f} |"
               f" {r.get('p50_ms', 0):.1f} | {r.get('p95_ms', 0):.1f} | {r.get('p99_ms', 0):.1f} | {s['failed']} |"
-              f" {cpu.get('api', 0):.0f} / {cpu.get('postgres', 0):.0f} / {cpu.get('redis', '-')} / {cpu.get('load_generator', 0):.0f} |")
+              f" {cpu.get('api', 0):.0f} / {cpu.get('postgres', 0):.0f} / {redis_cpu} / {cpu.get('load_generator', 0):.0f} |")
+if len(modes.split()) == 2:
+    print("\n| clients | group commit on, redemptions/s | off | on / off |")
+    print("|---:|---:|---:|---:|")
+    for c in clients.split(","):
+        on, off = (load(f"redeem-{m}-{c}")["ops"].get("redeem", {}).get("per_sec", 0) for m in ("on", "off"))
+        print(f"| {c} | {on:.0f} | {off:.0f} | {on / off if off else 0:.2f} |")
 s = load("half")
 r = s["ops"].get("redeem", {})
 print(f"\nAt 50% of peak ({half}/s paced, {peak_clients} users, group commit {modes.split()[0]}): "
