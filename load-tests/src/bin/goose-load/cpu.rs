@@ -112,3 +112,26 @@ pub fn split(before: &Sample, after: &Sample) -> Value {
     out.insert("seconds".into(), json!(seconds));
     Value::Object(out)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn names_and_pids_parse_and_this_process_has_cpu_ticks() {
+        let named: Named = "api=1234".parse().unwrap();
+        assert_eq!((named.name.as_str(), named.pid), ("api", 1234));
+        assert!("api".parse::<Named>().is_err());
+        assert!("api=x".parse::<Named>().is_err());
+        // Burn a little CPU so that the count cannot be zero.
+        let mut x = 0u64;
+        let start = Instant::now();
+        while start.elapsed() < std::time::Duration::from_millis(50) {
+            x = x.wrapping_mul(31).wrapping_add(7);
+        }
+        std::hint::black_box(x);
+        assert!(ticks(std::process::id()).is_some_and(|t| t > 0));
+        assert_eq!(ticks(u32::MAX), None);
+    }
+}

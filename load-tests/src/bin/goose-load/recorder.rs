@@ -176,3 +176,48 @@ impl Recorder {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn only_requests_started_after_the_last_user_count_toward_rate_and_latency() {
+        let recorder = Recorder::new(2);
+        let account = Uuid::now_v7();
+        recorder.user_started();
+        let early = Instant::now();
+        recorder.record("redeem", early, Outcome::Ok, Some((account, -3)));
+        recorder.user_started();
+        for _ in 0..4 {
+            recorder.record("redeem", Instant::now(), Outcome::Ok, Some((account, -1)));
+        }
+        recorder.record(
+            "redeem",
+            Instant::now(),
+            Outcome::WrongAnswer("balance".into()),
+            Some((account, -2)),
+        );
+        recorder.record(
+            "redeem",
+            Instant::now(),
+            Outcome::Refused("422 code-replayed".into()),
+            None,
+        );
+
+        let summary = recorder.summary();
+        let redeem = &summary["ops"]["redeem"];
+        assert_eq!(redeem["ok"], 5);
+        assert_eq!(redeem["window_ok"], 4);
+        // A wrong answer is still a committed change; a refusal is not.
+        assert_eq!(redeem["acknowledged"], 6);
+        assert_eq!(redeem["failed"], 2);
+        assert_eq!(redeem["failures"]["422 code-replayed"], 1);
+        assert_eq!(redeem["failures"]["wrong answer: balance"], 1);
+        assert_eq!(recorder.deltas()[&account], -9);
+        assert_eq!(recorder.acknowledged("redeem"), 6);
+        assert_eq!(recorder.failed(), 2);
+        assert!(redeem["p50_ms"].as_f64().unwrap() <= redeem["p99_ms"].as_f64().unwrap());
+    }
+}

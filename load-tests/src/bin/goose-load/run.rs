@@ -110,7 +110,8 @@ async fn run_async(args: RunArgs) -> anyhow::Result<bool> {
         dataset
             .customers
             .iter()
-            .filter_map(|c| c.devices.iter().next().map(|d| (c.account, d)))
+            // UFCS: diesel's QueryDsl::first would shadow the slice method.
+            .filter_map(|c| <[DeviceEntry]>::first(&c.devices).map(|d| (c.account, d)))
             .collect()
     };
     let mut phones = entries
