@@ -95,7 +95,14 @@ async fn redeem_verified(
     key: &str,
 ) -> Result<ledger::Posted, String> {
     let mut conn = s.app.db.connect().await;
-    let posting = Posting {
+    ledger::post(&mut conn, &redemption(s, verified, key))
+        .await
+        .map_err(|e| format!("ledger: {e:?}"))
+}
+
+/// A REDEEM of 10 paid with `verified`, under idempotency key `key`.
+fn redemption(s: &Scene, verified: &VerifiedCode, key: &str) -> Posting {
+    Posting {
         merchant: s.merchant.merchant,
         caller: crate::testing::TEST_CALLER,
         key: IdempotencyKey::parse(key).unwrap(),
@@ -106,10 +113,7 @@ async fn redeem_verified(
         code: Some(verified.claim.clone()),
         context: None,
         request_fingerprint: None,
-    };
-    ledger::post(&mut conn, &posting)
-        .await
-        .map_err(|e| format!("ledger: {e:?}"))
+    }
 }
 
 #[tokio::test]
@@ -153,21 +157,13 @@ async fn an_offline_token_pays_once_even_when_redis_forgets_it() {
 async fn one_code_posted_twice_in_one_group_commit_pays_once() {
     let s = scene().await;
     let verified = verify(&s, &s.phone.offline_code(now_ms())).await.unwrap();
-    let posting = |key: &str| Posting {
-        merchant: s.merchant.merchant,
-        caller: crate::testing::TEST_CALLER,
-        key: IdempotencyKey::parse(key).unwrap(),
-        operation: Operation::Redeem {
-            account: verified.account,
-            amount: Amount::new(10).unwrap(),
-        },
-        code: Some(verified.claim.clone()),
-        context: None,
-        request_fingerprint: None,
-    };
+    let twice = [
+        redemption(&s, &verified, "till-a"),
+        redemption(&s, &verified, "till-b"),
+    ];
     let mut conn = s.app.db.connect().await;
 
-    let results = ledger::post_batch(&mut conn, &[posting("till-a"), posting("till-b")]).await;
+    let results = ledger::post_batch(&mut conn, &twice).await;
 
     assert_eq!(results[0].as_ref().unwrap().transfer.balance_after, 90);
     assert!(
