@@ -28,7 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct DeviceView {
+pub struct DashboardDevice {
     pub device_id: Uuid,
     pub name: String,
     /// `active` or `revoked`.
@@ -49,7 +49,7 @@ type Row = (Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
 /// A customer's devices, newest first, with the lock state of their numeric codes.
 #[utoipa::path(get, path = "/v1/dashboard/customers/{customer_id}/devices", tag = "dashboard",
     params(("customer_id" = Uuid, Path)),
-    responses((status = 200, body = [DeviceView]), (status = 404, description = "not-found")))]
+    responses((status = 200, body = [DashboardDevice]), (status = 404, description = "not-found")))]
 pub async fn customer_devices(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -84,7 +84,7 @@ pub async fn customer_devices(
         .map_err(db_error)?;
     drop(conn);
     if rows.is_empty() {
-        return Ok(HttpResponse::Ok().json(Vec::<DeviceView>::new()));
+        return Ok(HttpResponse::Ok().json(Vec::<DashboardDevice>::new()));
     }
     // One round trip for every device: the counts, then their TTLs.
     let keys: Vec<String> = rows
@@ -111,7 +111,7 @@ pub async fn customer_devices(
         )));
     }
     let (counts, ttls) = answers.split_at(keys.len());
-    let out: Vec<DeviceView> = rows
+    let out: Vec<DashboardDevice> = rows
         .into_iter()
         .zip(counts.iter().zip(ttls))
         .map(
@@ -122,7 +122,7 @@ pub async fn customer_devices(
                     .unwrap_or(0);
                 // TTL answers -2 (no key) or -1 (no expiry); only a positive one counts.
                 let ttl: i64 = redis::from_redis_value_ref(ttl).unwrap_or(-2);
-                DeviceView {
+                DashboardDevice {
                     device_id,
                     name,
                     status,
