@@ -16,6 +16,8 @@ mod chaos;
 mod chaos_ledger;
 #[path = "till-load/chaos_scene.rs"]
 mod chaos_scene;
+#[path = "till-load/scene_rows.rs"]
+mod scene_rows;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -28,11 +30,10 @@ use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use tillcode_api::codes::{CodeWindows, verify_code};
 use tillcode_api::devices::DeviceName;
-use tillcode_api::devices::register::insert_device;
 use tillcode_api::fraud::settings::Settings;
 use tillcode_api::fraud::velocity::{self, Subjects};
 use tillcode_api::ledger::{self, Operation, Posting};
-use tillcode_api::schema::{accounts, merchant_settings, stores, terminals};
+use tillcode_api::schema::merchant_settings;
 use tillcode_api::testing::{TestApp, TestDatabase, TestMerchant, spawn_app_with};
 use tillcode_protocol::http_signature::{RequestParts, SignatureParams, new_nonce, sign_request};
 use tillcode_protocol::{Amount, DeviceHandle, MerchantId, OfflineToken, content_digest};
@@ -103,16 +104,6 @@ async fn scene(customers: usize) -> anyhow::Result<Scene> {
     let mut conn = state.db.get().await.context("db")?;
     let merchant = TestMerchant::create(&mut conn).await;
     let m = Uuid::from(merchant.merchant);
-    let store = Uuid::now_v7();
-    diesel::insert_into(stores::table)
-        .values((
-            stores::merchant_id.eq(m),
-            stores::id.eq(store),
-            stores::code.eq("LOAD"),
-            stores::name.eq("Load"),
-        ))
-        .execute(&mut conn)
-        .await?;
     // Limits high enough that the load is never refused, so the velocity
     // check runs on every redemption as it would in production.
     diesel::insert_into(merchant_settings::table)
@@ -124,44 +115,18 @@ async fn scene(customers: usize) -> anyhow::Result<Scene> {
         ))
         .execute(&mut conn)
         .await?;
-    let terminal = Uuid::now_v7();
-    let terminal_key = SigningKey::generate(&mut OsRng);
-    diesel::insert_into(terminals::table)
-        .values((
-            terminals::merchant_id.eq(m),
-            terminals::id.eq(terminal),
-            terminals::store_id.eq(store),
-            terminals::name.eq("Load till"),
-            terminals::public_key.eq(terminal_key.verifying_key().as_bytes().as_slice()),
-            terminals::status.eq("active"),
-        ))
-        .execute(&mut conn)
-        .await?;
+    let (terminal, terminal_key) = scene_rows::store_and_terminal(&mut conn, m, "Load").await?;
     let name = DeviceName::parse("Load phone").map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut phones = Vec::with_capacity(customers);
     for _ in 0..customers {
-        let account = merchant.account_with(&mut conn, 1_000_000_000).await;
-        let customer: Uuid = accounts::table
-            .filter(accounts::id.eq(Uuid::from(account)))
-            .select(accounts::customer_id)
-            .first(&mut conn)
-            .await?;
         let key = SigningKey::generate(&mut OsRng);
-        let device = insert_device(
+        let (_, handle) = scene_rows::customer_with_device(
             &mut conn,
-            merchant.merchant,
-            customer,
+            &merchant,
             &name,
             key.verifying_key().as_bytes(),
-            "active",
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let handle = DeviceHandle(
-            hex::decode(&device.device_handle)?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("handle"))?,
-        );
+        .await?;
         phones.push(Phone { key, handle });
     }
     Ok(Scene {

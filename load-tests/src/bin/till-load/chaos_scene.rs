@@ -8,10 +8,8 @@ use anyhow::Context;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use ed25519_dalek::SigningKey;
-use rand_core::OsRng;
 use tillcode_api::devices::DeviceName;
-use tillcode_api::devices::register::insert_device;
-use tillcode_api::schema::{accounts, merchant_settings, stores, terminals};
+use tillcode_api::schema::merchant_settings;
 use tillcode_api::testing::TestMerchant;
 use tillcode_customer::DeviceKey;
 use tillcode_customer::client::Bearer;
@@ -55,16 +53,6 @@ pub async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scen
     let mut conn = pool.get().await.context("connect to the API's database")?;
     let merchant = TestMerchant::create(&mut conn).await;
     let m = Uuid::from(merchant.merchant);
-    let store = Uuid::now_v7();
-    diesel::insert_into(stores::table)
-        .values((
-            stores::merchant_id.eq(m),
-            stores::id.eq(store),
-            stores::code.eq("CHAOS"),
-            stores::name.eq("Chaos"),
-        ))
-        .execute(&mut conn)
-        .await?;
     // Limits that the load never reaches, and no automatic suspension: the
     // re-presented spent codes are refusals that would otherwise count.
     diesel::insert_into(merchant_settings::table)
@@ -78,44 +66,19 @@ pub async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scen
         ))
         .execute(&mut conn)
         .await?;
-    let terminal = Uuid::now_v7();
-    let terminal_key = SigningKey::generate(&mut OsRng);
-    diesel::insert_into(terminals::table)
-        .values((
-            terminals::merchant_id.eq(m),
-            terminals::id.eq(terminal),
-            terminals::store_id.eq(store),
-            terminals::name.eq("Chaos till"),
-            terminals::public_key.eq(terminal_key.verifying_key().as_bytes().as_slice()),
-            terminals::status.eq("active"),
-        ))
-        .execute(&mut conn)
-        .await?;
+    let (terminal, terminal_key) =
+        crate::scene_rows::store_and_terminal(&mut conn, m, "Chaos").await?;
     let name = DeviceName::parse("Chaos phone").map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut phones = Vec::with_capacity(customers);
     for _ in 0..customers {
-        let account = merchant.account_with(&mut conn, 1_000_000_000).await;
-        let customer: Uuid = accounts::table
-            .filter(accounts::id.eq(Uuid::from(account)))
-            .select(accounts::customer_id)
-            .first(&mut conn)
-            .await?;
         let key = DeviceKey::generate()?;
-        let device = insert_device(
+        let (device, handle) = crate::scene_rows::customer_with_device(
             &mut conn,
-            merchant.merchant,
-            customer,
+            &merchant,
             &name,
             key.verifying_key().as_bytes(),
-            "active",
         )
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let handle = DeviceHandle(
-            hex::decode(&device.device_handle)?
-                .try_into()
-                .map_err(|_| anyhow::anyhow!("device handle"))?,
-        );
+        .await?;
         let totp_secret: [u8; 32] = hex::decode(&device.totp_secret)?
             .try_into()
             .map_err(|_| anyhow::anyhow!("totp secret"))?;
