@@ -6,7 +6,9 @@ use diesel::Connection;
 use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
@@ -49,6 +51,12 @@ pub fn server_pool(
         }
         .boxed()
     });
+    // No `SELECT 1` before handing out a pooled connection: that was a
+    // round trip per checkout, two or three per redemption. A connection the
+    // server closed (a restart, an idle timeout) is still never handed out:
+    // its driver task has ended, which `is_broken` sees without asking; one
+    // that dies mid-query fails that query, answered 503, and is dropped.
+    config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     // deadpool's Runtime is the same crate's type wherever it is re-exported;
     // diesel-async does not re-export it, deadpool-redis does.

@@ -14,6 +14,7 @@ pub mod devices;
 pub mod error;
 pub mod fraud;
 pub mod http_limits;
+pub mod key_cache;
 pub mod ledger;
 pub mod links;
 pub mod metrics;

@@ -86,6 +86,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
         settings: Default::default(),
+        keys: Default::default(),
         ledger,
     };
     let state = web::Data::new(state);

@@ -12,6 +12,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// Merchants' fraud settings, cached briefly.
     pub settings: crate::fraud::settings::SettingsCache,
+    /// Terminals' and phones' public keys, parsed once per process.
+    pub keys: crate::key_cache::KeyCache,
     /// Where handlers post to the ledger (group commit).
     pub ledger: crate::ledger::Writer,
 }

@@ -15,7 +15,7 @@ use diesel_async::RunQueryDsl;
 use redis::AsyncCommands;
 use tillcode_protocol::{
     AccountId, CodeError, CodeKind, CustomerId, MerchantId, NumericCode, OfflineToken, PaymentCode,
-    ProblemType, check_freshness, numeric_fingerprint, parse_public_key,
+    ProblemType, check_freshness, numeric_fingerprint,
 };
 use uuid::Uuid;
 
@@ -161,13 +161,12 @@ pub async fn verify_code(
     }
 }
 
-async fn find_device(
-    state: &AppState,
-    merchant: MerchantId,
-    by: DeviceBy<'_>,
-) -> Result<Option<DeviceRow>, ApiError> {
-    let mut conn = state.db_conn().await?;
-    let query = devices::table
+/// Devices of `merchant` with their account and customer, in the columns
+/// of [`DeviceRow`]. Not boxed: each way of naming a device below is then a
+/// query of its own fixed type, which a connection prepares once and reuses.
+#[diesel::dsl::auto_type]
+fn devices_of(merchant: Uuid) -> _ {
+    devices::table
         .inner_join(
             accounts::table.on(accounts::merchant_id
                 .eq(devices::merchant_id)
@@ -178,7 +177,7 @@ async fn find_device(
                 .eq(devices::merchant_id)
                 .and(customers::id.eq(devices::customer_id))),
         )
-        .filter(devices::merchant_id.eq(Uuid::from(merchant)))
+        .filter(devices::merchant_id.eq(merchant))
         .select((
             devices::id,
             devices::customer_id,
@@ -190,12 +189,15 @@ async fn find_device(
             accounts::id,
             customers::display_name,
         ))
-        .into_boxed();
-    let query = match by {
-        DeviceBy::Id(id) => query.filter(devices::id.eq(id)),
-        DeviceBy::Handle(handle) => query.filter(devices::device_handle.eq(handle)),
-        DeviceBy::Numeric(handle) => query.filter(devices::numeric_handle.eq(handle)),
-    };
+}
+
+async fn find_device(
+    state: &AppState,
+    merchant: MerchantId,
+    by: DeviceBy<'_>,
+) -> Result<Option<DeviceRow>, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let merchant = Uuid::from(merchant);
     type Row = (
         Uuid,
         Uuid,
@@ -207,11 +209,28 @@ async fn find_device(
         Uuid,
         String,
     );
-    let row: Option<Row> = query
-        .first(&mut conn)
-        .await
-        .optional()
-        .map_err(ApiError::database)?;
+    let row: Option<Row> = match by {
+        DeviceBy::Id(id) => {
+            devices_of(merchant)
+                .filter(devices::id.eq(id))
+                .first(&mut conn)
+                .await
+        }
+        DeviceBy::Handle(handle) => {
+            devices_of(merchant)
+                .filter(devices::device_handle.eq(handle))
+                .first(&mut conn)
+                .await
+        }
+        DeviceBy::Numeric(handle) => {
+            devices_of(merchant)
+                .filter(devices::numeric_handle.eq(handle))
+                .first(&mut conn)
+                .await
+        }
+    }
+    .optional()
+    .map_err(ApiError::database)?;
     Ok(row.map(
         |(
             id,
@@ -363,7 +382,7 @@ async fn verify_offline(
     if device.status != "active" {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
-    let Ok(key) = parse_public_key(&device.public_key) else {
+    let Ok(key) = state.keys.parse(&device.public_key) else {
         return Ok(Err(CodeRejection::BadSignature));
     };
     if token.verify(merchant, &key).is_err() {

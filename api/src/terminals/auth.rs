@@ -14,7 +14,7 @@ use tillcode_protocol::http_signature::{
     CREATED_WINDOW_S, HttpSignatureError, KeyId, NONCE_RETENTION_S, RequestParts, check_created,
     parse_signature, verify_signature,
 };
-use tillcode_protocol::{MerchantId, ProblemType, parse_public_key};
+use tillcode_protocol::{MerchantId, ProblemType};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -104,7 +104,9 @@ async fn check(
         .await?
         .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
     *known = Some((terminal.merchant, terminal.id, terminal.store));
-    let key = parse_public_key(&terminal.public_key)
+    let key = state
+        .keys
+        .parse(&terminal.public_key)
         .map_err(|_| refused(HttpSignatureError::BadSignature))?;
     verify_signature(&signed, &parts, &key).map_err(refused)?;
     content_digest_matches(parts.content_digest, body)

@@ -46,6 +46,7 @@ impl TestApp {
             redis_prefix: self.redis_prefix.clone(),
             metrics,
             settings: Default::default(),
+            keys: Default::default(),
         }
     }
 
