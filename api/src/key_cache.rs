@@ -1,19 +1,22 @@
-//! Public keys as the request path needs them: parsed and checked once per
-//! process, not on every request.
+//! Public keys as the request path needs them: the terminals' and phones'
+//! keys stored in our database, turned into points once per process.
 //!
-//! `parse_public_key` decompresses the point, checks its encoding is
-//! canonical and that it has no torsion component: a scalar multiplication,
-//! as expensive as verifying a signature, and every redemption parsed two
-//! keys (the terminal's and the phone's). The result depends on the 32 bytes
-//! alone, so the cache needs no invalidation: revoking a key is a status in
-//! the database, checked on every request, not a change of its bytes.
+//! A stored key passed `parse_public_key` in full when it was registered
+//! (canonical encoding, not weak, no torsion component), so on the request
+//! path it is only decompressed: the torsion check is a scalar
+//! multiplication as expensive as verifying a signature, and every
+//! redemption used two keys (the terminal's and the phone's).
+//! `verify_strict` still refuses a small-order key on every signature. The
+//! result depends on the 32 bytes alone, so the cache needs no
+//! invalidation: revoking a key is a status in the database, checked on
+//! every request, not a change of its bytes.
 
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
 use ed25519_dalek::VerifyingKey;
 use lru::LruCache;
-use tillcode_protocol::{CodeError, parse_public_key};
+use tillcode_protocol::CodeError;
 
 /// Keys kept (about 250 bytes each): every terminal and the phones of the
 /// customers who paid recently; the least recently used goes first.
@@ -34,16 +37,15 @@ impl KeyCache {
         Self(Arc::new(Mutex::new(LruCache::new(capacity))))
     }
 
-    /// [`parse_public_key`], remembered. Refused keys are not remembered
-    /// (none is stored for a live terminal or device).
-    pub fn parse(&self, bytes: &[u8]) -> Result<VerifyingKey, CodeError> {
-        let Ok(array) = <[u8; 32]>::try_from(bytes) else {
-            return parse_public_key(bytes);
-        };
+    /// A key read from the database, as a point. Refused only if the bytes
+    /// are not a point at all (never the case for a registered key).
+    pub fn stored(&self, bytes: &[u8]) -> Result<VerifyingKey, CodeError> {
+        let not_a_key = CodeError::MalformedKey("not an Ed25519 public key");
+        let array = <[u8; 32]>::try_from(bytes).map_err(|_| not_a_key)?;
         if let Some(key) = self.lock().get(&array) {
             return Ok(*key);
         }
-        let key = parse_public_key(bytes)?;
+        let key = VerifyingKey::from_bytes(&array).map_err(|_| not_a_key)?;
         self.lock().put(array, key);
         Ok(key)
     }
@@ -61,30 +63,47 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use ed25519_dalek::SigningKey;
+    use ed25519_dalek::{Signer, SigningKey};
+    use tillcode_protocol::verify_strict;
 
     use super::*;
 
     #[test]
-    fn a_cached_key_is_the_key_parsing_gives() {
+    fn a_stored_key_is_the_key_it_was_registered_as_and_verifies_its_signatures() {
         let cache = KeyCache::with_capacity(2);
-        let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
-        let first = cache.parse(key.as_bytes()).unwrap();
-        let again = cache.parse(key.as_bytes()).unwrap();
+        let signer = SigningKey::from_bytes(&[7; 32]);
+        let key = signer.verifying_key();
+        let first = cache.stored(key.as_bytes()).unwrap();
+        let again = cache.stored(key.as_bytes()).unwrap();
         assert_eq!(first, key);
         assert_eq!(again, key);
+        let signature = signer.sign(b"sale").to_bytes();
+        assert_eq!(verify_strict(&again, b"sale", &signature), Ok(()));
+        assert!(verify_strict(&again, b"sold", &signature).is_err());
     }
 
     #[test]
-    fn a_refused_key_stays_refused_and_is_not_remembered() {
+    fn bytes_that_are_no_point_are_refused_and_not_remembered() {
         let cache = KeyCache::with_capacity(2);
-        // The identity point: small order, a weak key.
+        // y = 2 has no x on the curve.
+        let mut no_point = [0u8; 32];
+        no_point[0] = 2;
+        assert!(cache.stored(&no_point).is_err());
+        assert!(cache.stored(&[1; 31]).is_err());
+        assert_eq!(cache.lock().len(), 0);
+    }
+
+    #[test]
+    fn a_small_order_key_that_got_into_the_database_still_verifies_nothing() {
+        // The identity point: every signature "verifies" under plain
+        // verification, none under verify_strict.
+        let cache = KeyCache::with_capacity(2);
         let mut identity = [0u8; 32];
         identity[0] = 1;
-        assert_eq!(cache.parse(&identity), Err(CodeError::WeakKey));
-        assert_eq!(cache.parse(&identity), Err(CodeError::WeakKey));
-        assert_eq!(cache.lock().len(), 0);
-        assert!(cache.parse(&[1; 31]).is_err());
+        let key = cache.stored(&identity).unwrap();
+        let mut signature = [0u8; 64];
+        signature[0] = 1;
+        assert!(verify_strict(&key, b"anything", &signature).is_err());
     }
 
     #[test]
@@ -94,7 +113,7 @@ mod tests {
             .map(|i| SigningKey::from_bytes(&[i; 32]).verifying_key())
             .collect();
         for key in &keys {
-            assert_eq!(cache.parse(key.as_bytes()).unwrap(), *key);
+            assert_eq!(cache.stored(key.as_bytes()).unwrap(), *key);
         }
         let cached = cache.lock();
         assert_eq!(cached.len(), 2);

@@ -382,7 +382,7 @@ async fn verify_offline(
     if device.status != "active" {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
-    let Ok(key) = state.keys.parse(&device.public_key) else {
+    let Ok(key) = state.keys.stored(&device.public_key) else {
         return Ok(Err(CodeRejection::BadSignature));
     };
     if token.verify(merchant, &key).is_err() {

@@ -106,7 +106,7 @@ async fn check(
     *known = Some((terminal.merchant, terminal.id, terminal.store));
     let key = state
         .keys
-        .parse(&terminal.public_key)
+        .stored(&terminal.public_key)
         .map_err(|_| refused(HttpSignatureError::BadSignature))?;
     verify_signature(&signed, &parts, &key).map_err(refused)?;
     content_digest_matches(parts.content_digest, body)
