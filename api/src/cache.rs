@@ -11,11 +11,12 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
+use deadpool::managed::{Metrics, Object, RecycleResult};
 use deadpool_redis::{CreatePoolError, PoolConfig, PoolError, Runtime, Status};
-use redis::aio::ConnectionLike;
+use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::sync::OnceCell;
 
 /// Connections to one Redis server (a pool), or to a Redis Cluster.
@@ -27,8 +28,40 @@ use tokio::sync::OnceCell;
 /// on each node that grows with the whole fleet instead of spreading.
 #[derive(Clone)]
 pub enum RedisPool {
-    Single(deadpool_redis::Pool),
+    Single(deadpool::managed::Pool<Manager>),
     Cluster(Arc<Cluster>),
+}
+
+/// How long after its last use a pooled connection is handed out again
+/// without a `PING` first.
+pub const TRUSTED_FOR: Duration = Duration::from_secs(1);
+
+/// deadpool-redis's manager, without the `UNWATCH` + `PING` round trip it
+/// sends before every checkout when the connection was used within
+/// [`TRUSTED_FOR`]: a redemption checks out three connections, so that was
+/// three round trips of nothing per redemption. A connection that failed is
+/// not trusted: [`RedisConn`] takes it out of the pool (no code here uses
+/// `WATCH`, so there is no watch state to clear either).
+pub struct Manager(deadpool_redis::Manager);
+
+impl deadpool::managed::Manager for Manager {
+    type Type = MultiplexedConnection;
+    type Error = RedisError;
+
+    async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
+        self.0.create().await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut MultiplexedConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<RedisError> {
+        if metrics.last_used() < TRUSTED_FOR {
+            return Ok(());
+        }
+        self.0.recycle(conn, metrics).await
+    }
 }
 
 pub struct Cluster {
@@ -79,24 +112,22 @@ pub fn pool(
         })));
     }
     let url = urls.first().copied().unwrap_or_default();
-    let Some(timeout) = timeout else {
-        let mut config = deadpool_redis::Config::from_url(url);
-        config.pool = Some(PoolConfig::new(size));
-        return Ok(RedisPool::Single(
-            config.create_pool(Some(Runtime::Tokio1))?,
-        ));
-    };
-    let connection = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout));
-    let manager = deadpool_redis::Manager::new_with_config(url, connection)
-        .map_err(|e| CreatePoolError::Config(deadpool_redis::ConfigError::Redis(e)))?;
+    let manager = match timeout {
+        None => deadpool_redis::Manager::new(url),
+        Some(timeout) => deadpool_redis::Manager::new_with_config(
+            url,
+            redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout)),
+        ),
+    }
+    .map_err(|e| CreatePoolError::Config(deadpool_redis::ConfigError::Redis(e)))?;
     let limits = deadpool_redis::Timeouts {
-        wait: Some(timeout),
-        create: Some(timeout),
-        recycle: Some(timeout),
+        wait: timeout,
+        create: timeout,
+        recycle: timeout,
     };
-    let pool = deadpool_redis::Pool::builder(manager)
+    let pool = deadpool::managed::Pool::builder(Manager(manager))
         .config(PoolConfig {
             max_size: size,
             timeouts: limits,
@@ -111,7 +142,10 @@ pub fn pool(
 impl RedisPool {
     pub async fn get(&self) -> Result<RedisConn, ConnError> {
         Ok(RedisConn(match self {
-            Self::Single(pool) => Pooled::Single(pool.get().await?),
+            Self::Single(pool) => Pooled::Single(Single {
+                object: Some(pool.get().await?),
+                failed: false,
+            }),
             Self::Cluster(cluster) => Pooled::Cluster(
                 cluster
                     .conn
@@ -149,14 +183,62 @@ pub struct RedisConn(Pooled);
 
 /// The connection of either deployment.
 pub enum Pooled {
-    Single(deadpool_redis::Connection),
+    Single(Single),
     Cluster(ClusterConnection),
+}
+
+/// A connection of the single server's pool. One whose command failed for
+/// want of a connection (I/O, dropped, timed out) leaves the pool when the
+/// request is done instead of going back to it: [`Manager`] would hand it
+/// out again unchecked.
+pub struct Single {
+    /// Always there until dropped.
+    object: Option<Object<Manager>>,
+    failed: bool,
+}
+
+impl Single {
+    fn connection(&mut self) -> RedisResult<&mut MultiplexedConnection> {
+        self.object.as_deref_mut().ok_or_else(|| {
+            RedisError::from((redis::ErrorKind::Client, "connection already returned"))
+        })
+    }
+
+    fn note<T>(&mut self, result: &RedisResult<T>) {
+        if let Err(e) = result
+            && (e.is_io_error()
+                || e.is_connection_dropped()
+                || e.is_unrecoverable_error()
+                || e.is_timeout())
+        {
+            self.failed = true;
+        }
+    }
+}
+
+impl Drop for Single {
+    fn drop(&mut self) {
+        if self.failed
+            && let Some(object) = self.object.take()
+        {
+            // Detached from the pool, the connection closes here and the pool
+            // makes a new one when it needs one.
+            drop(Object::take(object));
+        }
+    }
 }
 
 impl ConnectionLike for Pooled {
     fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
         match self {
-            Self::Single(conn) => conn.req_packed_command(cmd),
+            Self::Single(single) => Box::pin(async move {
+                let result = match single.connection() {
+                    Ok(conn) => conn.req_packed_command(cmd).await,
+                    Err(e) => Err(e),
+                };
+                single.note(&result);
+                result
+            }),
             Self::Cluster(conn) => conn.req_packed_command(cmd),
         }
     }
@@ -168,14 +250,21 @@ impl ConnectionLike for Pooled {
         count: usize,
     ) -> RedisFuture<'a, Vec<Value>> {
         match self {
-            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
+            Self::Single(single) => Box::pin(async move {
+                let result = match single.connection() {
+                    Ok(conn) => conn.req_packed_commands(pipeline, offset, count).await,
+                    Err(e) => Err(e),
+                };
+                single.note(&result);
+                result
+            }),
             Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
         }
     }
 
     fn get_db(&self) -> i64 {
         match self {
-            Self::Single(conn) => conn.get_db(),
+            Self::Single(single) => single.object.as_ref().map_or(0, |conn| conn.get_db()),
             Self::Cluster(conn) => conn.get_db(),
         }
     }
@@ -211,5 +300,84 @@ impl Deref for RedisConn {
 impl DerefMut for RedisConn {
     fn deref_mut(&mut self) -> &mut Pooled {
         &mut self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use crate::testing::{test_redis_cluster, test_redis_pool};
+
+    async fn client_id(conn: &mut super::RedisConn) -> i64 {
+        redis::cmd("CLIENT")
+            .arg("ID")
+            .query_async(conn)
+            .await
+            .unwrap()
+    }
+
+    /// What `CLIENT LIST` says the connection `id` last ran.
+    async fn last_command(pool: &super::RedisPool, id: i64) -> String {
+        let mut other = pool.get().await.unwrap();
+        let listed: String = redis::cmd("CLIENT")
+            .arg("LIST")
+            .arg("ID")
+            .arg(id)
+            .query_async(&mut other)
+            .await
+            .unwrap();
+        listed
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("cmd="))
+            .unwrap()
+            .to_owned()
+    }
+
+    #[tokio::test]
+    async fn a_connection_used_a_moment_ago_comes_back_without_a_ping_and_an_idle_one_with_one() {
+        if test_redis_cluster() {
+            return; // a cluster has no pool
+        }
+        let pool = test_redis_pool(1);
+        let observer = test_redis_pool(1);
+        let mut conn = pool.get().await.unwrap();
+        let id = client_id(&mut conn).await;
+        drop(conn);
+        let conn = pool.get().await.unwrap();
+        assert_eq!(last_command(&observer, id).await, "client|id");
+        drop(conn);
+        tokio::time::sleep(super::TRUSTED_FOR + std::time::Duration::from_millis(200)).await;
+        let mut conn = pool.get().await.unwrap();
+        assert_eq!(last_command(&observer, id).await, "ping");
+        assert_eq!(client_id(&mut conn).await, id);
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_failed_is_not_handed_out_again() {
+        if test_redis_cluster() {
+            return;
+        }
+        let pool = test_redis_pool(1);
+        let mut conn = pool.get().await.unwrap();
+        let id = client_id(&mut conn).await;
+        drop(conn);
+        let mut killer = test_redis_pool(1).get().await.unwrap();
+        let () = redis::cmd("CLIENT")
+            .arg("KILL")
+            .arg("ID")
+            .arg(id)
+            .query_async(&mut killer)
+            .await
+            .unwrap();
+        // Used a moment ago, so handed out unchecked: its next command fails...
+        let mut conn = pool.get().await.unwrap();
+        let failed = redis::cmd("PING").query_async::<String>(&mut conn).await;
+        assert!(failed.is_err(), "a killed connection answered: {failed:?}");
+        drop(conn);
+        // ...and it does not come back: the pool's only slot is a new one.
+        let mut conn = pool.get().await.unwrap();
+        assert_ne!(client_id(&mut conn).await, id);
+        let pong: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+        assert_eq!(pong, "PONG");
     }
 }
