@@ -78,7 +78,7 @@ pub struct Config {
     /// Group commit of ledger postings:
     /// `TILLCODE_LEDGER_BATCH_MAX` (default 64; 1 turns batching off),
     /// `TILLCODE_LEDGER_BATCH_LINGER_MICROS` (default 0: take only what has
-    /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 4,
+    /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 2,
     /// at most the pool size: each writer holds a connection while it writes).
     pub ledger_batch: crate::ledger::BatchSettings,
     /// How long a request may wait on Postgres or Redis before it is

@@ -69,6 +69,53 @@ async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
     assert_ledger_sound(&mut f.conn).await;
 }
 
+/// Postings on different accounts share statements (migration 000008): a
+/// refusal inside the set stays a refusal of its own, and anything that
+/// raises (here a key already taken) sends the batch the old way, posting by
+/// posting. Both must give the answers a posting alone gets.
+#[tokio::test]
+async fn postings_of_different_accounts_post_together_and_each_bad_one_is_still_refused_alone() {
+    let mut f = fixture().await;
+    let a = f.merchant.account_with(&mut f.conn, 100).await;
+    let b = f.merchant.account_with(&mut f.conn, 5).await;
+    let c = f.merchant.account_with(&mut f.conn, 100).await;
+    let d = f.merchant.account_with(&mut f.conn, 100).await;
+    let earlier = post(&mut f.conn, &redeem_from(&f.merchant, "taken", d, 1))
+        .await
+        .unwrap();
+    let m = &f.merchant;
+
+    let together = vec![
+        redeem_from(m, "a-1", a, 30),
+        redeem_from(m, "b-1", b, 6),
+        redeem_from(m, "c-1", c, 40),
+    ];
+    let results = post_batch(&mut f.conn, &together).await;
+    assert_eq!(results[0].as_ref().unwrap().transfer.balance_after, 70);
+    assert!(matches!(
+        results[1],
+        Err(LedgerError::InsufficientBalance { available: 5 })
+    ));
+    assert_eq!(results[2].as_ref().unwrap().transfer.balance_after, 60);
+
+    let with_a_retry = vec![
+        redeem_from(m, "a-2", a, 20),
+        redeem_from(m, "taken", d, 1),
+        redeem_from(m, "b-2", b, 5),
+    ];
+    let results = post_batch(&mut f.conn, &with_a_retry).await;
+    assert_eq!(results[0].as_ref().unwrap().transfer.balance_after, 50);
+    let retry = results[1].as_ref().unwrap();
+    assert!(retry.replayed);
+    assert_eq!(retry.transfer, earlier.transfer);
+    assert_eq!(results[2].as_ref().unwrap().transfer.balance_after, 0);
+
+    for (account, expected) in [(a, 50), (b, 0), (c, 60), (d, 99)] {
+        assert_eq!(balance(&mut f.conn, &f.merchant, account).await, expected);
+    }
+    assert_ledger_sound(&mut f.conn).await;
+}
+
 #[tokio::test]
 async fn redemptions_of_one_account_in_one_batch_never_take_it_below_zero() {
     let mut f = fixture().await;
