@@ -73,7 +73,7 @@ link_pid=$!
 for _ in $(seq 50); do [[ -s $work/link ]] && break; sleep 0.2; done
 link_payload=$(head -n 1 "$work/link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["payload"])')
 phone tablet link join "$link_payload" --merchant "$merchant" --device-name Tablet >/dev/null
-wait "$link_pid" || die "link create failed: $(cat "$work/link")"
+wait "$link_pid" || die "link create failed: $(cat "$work/link" "$work/link.err")"
 phone tablet balance >/dev/null || die "the approved tablet cannot use the API"
 
 log "e2e: a password change revokes the tablet"
