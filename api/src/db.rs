@@ -53,9 +53,10 @@ pub fn server_pool(
     });
     // No `SELECT 1` before handing out a pooled connection: that was a
     // round trip per checkout, two or three per redemption. A connection the
-    // server closed (a restart, an idle timeout) is still never handed out:
-    // its driver task has ended, which `is_broken` sees without asking; one
-    // that dies mid-query fails that query, answered 503, and is dropped.
+    // server closed (a restart, an idle timeout) is dropped without asking
+    // once its driver task has seen the close (`is_broken`); one that dies
+    // mid-query, or in the instant before, fails that query (answered 503,
+    // a till retries with its idempotency key) and is dropped.
     config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     // deadpool's Runtime is the same crate's type wherever it is re-exported;
