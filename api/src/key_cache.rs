@@ -11,19 +11,17 @@
 //! invalidation: revoking a key is a status in the database, checked on
 //! every request, not a change of its bytes.
 
-use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex};
-
 use ed25519_dalek::VerifyingKey;
-use lru::LruCache;
 use tillcode_protocol::CodeError;
+
+use crate::shared_lru::SharedLru;
 
 /// Keys kept (about 250 bytes each): every terminal and the phones of the
 /// customers who paid recently; the least recently used goes first.
 pub const CAPACITY: usize = 50_000;
 
 #[derive(Clone)]
-pub struct KeyCache(Arc<Mutex<LruCache<[u8; 32], VerifyingKey>>>);
+pub struct KeyCache(SharedLru<[u8; 32], VerifyingKey>);
 
 impl Default for KeyCache {
     fn default() -> Self {
@@ -33,8 +31,7 @@ impl Default for KeyCache {
 
 impl KeyCache {
     pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
-        Self(Arc::new(Mutex::new(LruCache::new(capacity))))
+        Self(SharedLru::with_capacity(capacity))
     }
 
     /// A key read from the database, as a point. Refused only if the bytes
@@ -42,21 +39,12 @@ impl KeyCache {
     pub fn stored(&self, bytes: &[u8]) -> Result<VerifyingKey, CodeError> {
         let not_a_key = CodeError::MalformedKey("not an Ed25519 public key");
         let array = <[u8; 32]>::try_from(bytes).map_err(|_| not_a_key)?;
-        if let Some(key) = self.lock().get(&array) {
-            return Ok(*key);
+        if let Some(key) = self.0.get(&array) {
+            return Ok(key);
         }
         let key = VerifyingKey::from_bytes(&array).map_err(|_| not_a_key)?;
-        self.lock().put(array, key);
+        self.0.put(array, key);
         Ok(key)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<[u8; 32], VerifyingKey>> {
-        // A panic while holding the lock cannot leave a half-written entry
-        // behind (put and get are complete or not at all), so the cache is
-        // still good to use.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -90,7 +78,7 @@ mod tests {
         no_point[0] = 2;
         assert!(cache.stored(&no_point).is_err());
         assert!(cache.stored(&[1; 31]).is_err());
-        assert_eq!(cache.lock().len(), 0);
+        assert!(cache.0.is_empty());
     }
 
     #[test]
@@ -115,8 +103,7 @@ mod tests {
         for key in &keys {
             assert_eq!(cache.stored(key.as_bytes()).unwrap(), *key);
         }
-        let cached = cache.lock();
-        assert_eq!(cached.len(), 2);
-        assert!(!cached.contains(keys[0].as_bytes()));
+        assert_eq!(cache.0.len(), 2);
+        assert!(cache.0.get(keys[0].as_bytes()).is_none());
     }
 }

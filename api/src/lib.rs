@@ -27,6 +27,7 @@ pub mod schema;
 #[cfg(test)]
 mod security_tests;
 pub mod server;
+pub mod shared_lru;
 pub mod staff;
 pub mod state;
 pub mod telemetry;

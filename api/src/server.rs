@@ -87,6 +87,8 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
         metrics: metrics.clone(),
         settings: Default::default(),
         keys: Default::default(),
+        devices: Default::default(),
+        terminals: Default::default(),
         ledger,
     };
     let state = web::Data::new(state);

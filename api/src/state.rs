@@ -14,6 +14,10 @@ pub struct AppState {
     pub settings: crate::fraud::settings::SettingsCache,
     /// Terminals' and phones' public keys, parsed once per process.
     pub keys: crate::key_cache::KeyCache,
+    /// Active devices behind recent codes (`codes::devices`).
+    pub devices: crate::codes::DeviceCache,
+    /// Terminals' identities, fixed at enrollment (`terminals::auth`).
+    pub terminals: crate::terminals::auth::TerminalCache,
     /// Where handlers post to the ledger (group commit).
     pub ledger: crate::ledger::Writer,
 }

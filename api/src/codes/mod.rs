@@ -1,5 +1,6 @@
 //! Payment codes: issuing online keys, and verifying every kind of code.
 
+pub mod devices;
 pub mod online;
 pub mod verify;
 
@@ -8,6 +9,7 @@ use actix_web::web;
 #[cfg(test)]
 mod tests;
 
+pub use devices::DeviceCache;
 pub use verify::{CodeRejection, CodeWindows, TokenWindows, VerifiedCode, verify_code};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -81,6 +81,24 @@ async fn verify(s: &Scene, payload: &str) -> Result<VerifiedCode, CodeRejection>
     .unwrap()
 }
 
+/// [`verify`] by a server that has not cached the device (another process,
+/// or this one a minute later): it reads the device's status and floors.
+async fn verify_uncached(s: &Scene, payload: &str) -> Result<VerifiedCode, CodeRejection> {
+    let fresh = AppState {
+        devices: Default::default(),
+        ..s.state.clone()
+    };
+    verify_code(
+        &fresh,
+        s.merchant.merchant,
+        payload,
+        now_ms(),
+        CodeWindows::default(),
+    )
+    .await
+    .unwrap()
+}
+
 /// What the redemption endpoint will do: verify, then REDEEM with the claim.
 async fn redeem(s: &Scene, payload: &str, key: &str) -> Result<ledger::Posted, String> {
     let verified = verify(s, payload)
@@ -142,13 +160,18 @@ async fn an_offline_token_pays_once_even_when_redis_forgets_it() {
     );
 
     s.app.flush_redis();
-    // Redis no longer knows the token; the device's replay floor in Postgres does.
+    // Redis no longer knows the token; the device's replay floor in Postgres
+    // does, as a server that reads the device sees.
     assert_eq!(
-        verify(&s, &payload).await.unwrap_err(),
+        verify_uncached(&s, &payload).await.unwrap_err(),
         CodeRejection::Replayed
     );
-    // And should a verifier let it through, the debit itself refuses it.
-    let err = redeem_verified(&s, &first, "sale-2").await.unwrap_err();
+    // This server has the device cached with its floor from before the sale,
+    // so its verification lets the token through: the debit refuses it.
+    let err = redeem(&s, &payload, "sale-2").await.unwrap_err();
+    assert!(err.contains("CodeReplayed"), "{err}");
+    // As it refuses the first verification's claim posted again.
+    let err = redeem_verified(&s, &first, "sale-3").await.unwrap_err();
     assert!(err.contains("CodeReplayed"), "{err}");
     assert_eq!(balance(&s).await, 90);
 }
@@ -245,10 +268,50 @@ async fn a_token_older_than_one_already_used_is_superseded() {
     let older = s.phone.offline_code(now - 2_000);
     let newer = s.phone.offline_code(now - 1_000);
     redeem(&s, &newer, "newer").await.unwrap();
+    // Refused by the verification when it reads the device's new floor, or
+    // by the posting when it has the device from its cache (still with the
+    // floor it had before `newer`): superseded either way, and no debit.
+    let refused = redeem(&s, &older, "older").await.unwrap_err();
+    assert!(
+        refused == format!("verify: {:?}", CodeRejection::Superseded)
+            || refused == format!("ledger: {:?}", ledger::LedgerError::CodeSuperseded),
+        "{refused}"
+    );
+    assert_eq!(balance(&s).await, 90);
+    // A server that reads the device afresh refuses it before any posting.
     assert_eq!(
-        verify(&s, &older).await.unwrap_err(),
+        verify_uncached(&s, &older).await.unwrap_err(),
         CodeRejection::Superseded
     );
+}
+
+#[tokio::test]
+async fn a_device_revoked_by_another_server_while_this_one_remembers_it_pays_nothing() {
+    use crate::schema::devices;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    let s = scene().await;
+    redeem(&s, &s.phone.offline_code(now_ms() - 1_000), "first")
+        .await
+        .unwrap();
+    // Another API process revokes the phone: this one is not told.
+    diesel::update(devices::table.filter(devices::id.eq(s.phone.device)))
+        .set((
+            devices::status.eq("revoked"),
+            devices::revoked_at.eq(diesel::dsl::now),
+            devices::totp_secret.eq(None::<Vec<u8>>),
+        ))
+        .execute(&mut s.app.db.connect().await)
+        .await
+        .unwrap();
+    let refused = redeem(&s, &s.phone.offline_code(now_ms()), "second")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused,
+        format!("ledger: {:?}", ledger::LedgerError::DeviceNotActive)
+    );
+    assert_eq!(balance(&s).await, 90);
 }
 
 #[tokio::test]

@@ -19,10 +19,11 @@ use tillcode_protocol::{
 };
 use uuid::Uuid;
 
+use super::devices::{DeviceBy, DeviceRow, find_device};
 use super::online::{self, Presented};
 use crate::error::ApiError;
 use crate::ledger::CodeClaim;
-use crate::schema::{accounts, customers, devices};
+use crate::schema::devices;
 use crate::state::AppState;
 
 /// How old and how far ahead of the server's clock an offline token may be.
@@ -125,18 +126,6 @@ pub struct VerifiedCode {
     pub claim: CodeClaim,
 }
 
-struct DeviceRow {
-    id: Uuid,
-    customer: Uuid,
-    customer_name: String,
-    public_key: Vec<u8>,
-    status: String,
-    totp_secret: Option<Vec<u8>>,
-    last_offline_issued_at_ms: i64,
-    last_numeric_step: i64,
-    account: Uuid,
-}
-
 type Verdict = Result<VerifiedCode, CodeRejection>;
 
 /// Verifies `payload` for a terminal of `merchant` at `now_ms`. The outer
@@ -159,109 +148,6 @@ pub async fn verify_code(
         }
         PaymentCode::Numeric(code) => verify_numeric(state, merchant, &code, now_ms).await,
     }
-}
-
-/// Devices of `merchant` with their account and customer, in the columns
-/// of [`DeviceRow`]. Not boxed: each way of naming a device below is then a
-/// query of its own fixed type, which a connection prepares once and reuses.
-#[diesel::dsl::auto_type]
-fn devices_of(merchant: Uuid) -> _ {
-    devices::table
-        .inner_join(
-            accounts::table.on(accounts::merchant_id
-                .eq(devices::merchant_id)
-                .and(accounts::customer_id.eq(devices::customer_id))),
-        )
-        .inner_join(
-            customers::table.on(customers::merchant_id
-                .eq(devices::merchant_id)
-                .and(customers::id.eq(devices::customer_id))),
-        )
-        .filter(devices::merchant_id.eq(merchant))
-        .select((
-            devices::id,
-            devices::customer_id,
-            devices::public_key,
-            devices::status,
-            devices::totp_secret,
-            devices::last_offline_issued_at_ms,
-            devices::last_numeric_step,
-            accounts::id,
-            customers::display_name,
-        ))
-}
-
-async fn find_device(
-    state: &AppState,
-    merchant: MerchantId,
-    by: DeviceBy<'_>,
-) -> Result<Option<DeviceRow>, ApiError> {
-    let mut conn = state.db_conn().await?;
-    let merchant = Uuid::from(merchant);
-    type Row = (
-        Uuid,
-        Uuid,
-        Vec<u8>,
-        String,
-        Option<Vec<u8>>,
-        i64,
-        i64,
-        Uuid,
-        String,
-    );
-    let row: Option<Row> = match by {
-        DeviceBy::Id(id) => {
-            devices_of(merchant)
-                .filter(devices::id.eq(id))
-                .first(&mut conn)
-                .await
-        }
-        DeviceBy::Handle(handle) => {
-            devices_of(merchant)
-                .filter(devices::device_handle.eq(handle))
-                .first(&mut conn)
-                .await
-        }
-        DeviceBy::Numeric(handle) => {
-            devices_of(merchant)
-                .filter(devices::numeric_handle.eq(handle))
-                .first(&mut conn)
-                .await
-        }
-    }
-    .optional()
-    .map_err(ApiError::database)?;
-    Ok(row.map(
-        |(
-            id,
-            customer,
-            public_key,
-            status,
-            totp_secret,
-            last_offline,
-            last_step,
-            account,
-            customer_name,
-        )| {
-            DeviceRow {
-                id,
-                customer,
-                customer_name,
-                public_key,
-                status,
-                totp_secret,
-                last_offline_issued_at_ms: last_offline,
-                last_numeric_step: last_step,
-                account,
-            }
-        },
-    ))
-}
-
-enum DeviceBy<'a> {
-    Id(Uuid),
-    Handle(&'a [u8]),
-    Numeric(i32),
 }
 
 fn accepted(

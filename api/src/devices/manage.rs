@@ -177,6 +177,7 @@ pub async fn revoke_devices(
     }
     .map_err(|e| ApiError::Internal(e.to_string()))?;
     for device in &revoked {
+        state.devices.forget(*device);
         online::kill_device_keys(state, session.customer, *device).await?;
         tracing::info!(merchant = %session.merchant, %device, "device revoked");
     }

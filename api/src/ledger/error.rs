@@ -26,6 +26,10 @@ pub enum LedgerError {
     CodeSuperseded,
     #[error("the device that made this code is not active")]
     DeviceNotActive,
+    /// The terminal the posting names was suspended or revoked (or never
+    /// approved) by the time of the posting.
+    #[error("the terminal is not active")]
+    TerminalNotActive,
     #[error("the idempotency key was already used for a different request")]
     IdempotencyKeyReused,
     /// The statement changed nothing and nothing explains it any more: a
@@ -55,6 +59,7 @@ impl LedgerError {
             Self::CodeReplayed => ProblemType::CodeReplayed,
             Self::CodeSuperseded => ProblemType::CodeSuperseded,
             Self::DeviceNotActive => ProblemType::DeviceRevoked,
+            Self::TerminalNotActive => ProblemType::TerminalNotActive,
             Self::Contended | Self::Unavailable(_) => ProblemType::ServiceUnavailable,
             Self::Database(_) => ProblemType::Internal,
         }

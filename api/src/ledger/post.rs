@@ -100,6 +100,8 @@ enum Outcome {
     Violated(String),
     /// Lost a deadlock to a concurrent batch; nothing of it was written.
     Contended,
+    /// Its terminal is not active (read in the posting's transaction).
+    TerminalNotActive,
     Failed(LedgerError),
 }
 
@@ -123,6 +125,7 @@ impl Outcome {
             "refused" => Self::Refused,
             "violated" => Self::Violated(row.violated.unwrap_or_default()),
             "contended" => Self::Contended,
+            "terminal-not-active" => Self::TerminalNotActive,
             other => {
                 return Err(DieselError::DeserializationError(
                     format!("unknown batch outcome {other:?}").into(),
@@ -184,6 +187,7 @@ async fn settle(
             .into()),
         },
         Outcome::Contended => Err(LedgerError::Contended),
+        Outcome::TerminalNotActive => Err(LedgerError::TerminalNotActive),
         Outcome::Failed(e) => Err(e),
     }
 }

@@ -19,6 +19,7 @@ use crate::fraud;
 use crate::ledger::{LedgerError, Operation, Posting};
 use crate::schema::accounts;
 use crate::state::AppState;
+use crate::terminals::auth::Require;
 
 #[derive(Serialize, ToSchema)]
 pub struct Accrual {
@@ -43,7 +44,8 @@ pub async fn accrue(
     req: HttpRequest,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let call: SignedCall<AccrueRequest> = signed_call(&state, &req, &bytes).await?;
+    let call: SignedCall<AccrueRequest> =
+        signed_call(&state, &req, &bytes, Require::Active).await?;
     let credit = amount("amount", call.body.amount)?;
     let reference = reference(call.body.reference.clone())?;
     let merchant = call.terminal.merchant;

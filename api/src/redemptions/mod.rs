@@ -48,14 +48,17 @@ pub struct SignedCall<T> {
     pub request_hash: [u8; 32],
 }
 
-/// Authenticates the terminal, requires an `Idempotency-Key`, and parses
-/// the body (unknown fields refused).
+/// Authenticates the terminal (`require`: `Active`, or `ActiveAtPosting`
+/// for a call whose every answer goes through a posting or
+/// [`SignedCall::refused`]), requires an `Idempotency-Key`, and parses the
+/// body (unknown fields refused).
 pub async fn signed_call<T: DeserializeOwned>(
     state: &AppState,
     req: &HttpRequest,
     bytes: &[u8],
+    require: Require,
 ) -> Result<SignedCall<T>, ApiError> {
-    let terminal = authenticate(state, req, bytes, Require::Active).await?;
+    let terminal = authenticate(state, req, bytes, require).await?;
     crate::http_limits::require_json_body(req, bytes)?;
     let key = idempotency_key(req)?;
     let body: T = serde_json::from_slice(bytes).map_err(|e| {
@@ -85,6 +88,9 @@ impl<T> SignedCall<T> {
         error: ApiError,
         seen: fraud::Seen,
     ) -> ApiError {
+        if let Err(not_active) = self.require_active(state).await {
+            return not_active;
+        }
         let kind = seen.code_kind.map_or("none", |k| k.as_str());
         state
             .metrics
@@ -103,6 +109,12 @@ impl<T> SignedCall<T> {
             tracing::error!(terminal = %self.terminal.id, error = %e, "could not check bad codes");
         }
         error
+    }
+
+    /// Refuses the call unless its terminal is active now; a no-op when the
+    /// status was read at authentication (see `Require::ActiveAtPosting`).
+    pub async fn require_active(&self, state: &AppState) -> Result<(), ApiError> {
+        crate::terminals::auth::require_active(state, &self.terminal).await
     }
 
     /// A terminal that keeps submitting refused codes is suspended until a

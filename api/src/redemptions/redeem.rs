@@ -17,6 +17,7 @@ use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
+use crate::terminals::auth::Require;
 
 #[derive(Serialize, ToSchema)]
 pub struct Earned {
@@ -94,7 +95,8 @@ pub async fn redeem(
     req: HttpRequest,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let call: SignedCall<RedeemRequest> = signed_call(&state, &req, &bytes).await?;
+    let call: SignedCall<RedeemRequest> =
+        signed_call(&state, &req, &bytes, Require::ActiveAtPosting).await?;
     let spend = amount("amount", call.body.amount)?;
     let earn = call.body.earn.map(|e| amount("earn", e)).transpose()?;
     let reference = reference(call.body.reference.clone())?;
@@ -128,6 +130,7 @@ pub async fn redeem(
         // record is only read when the code is refused, which keeps that
         // read off the path of every first attempt.
         Err(rejection) => {
+            call.require_active(&state).await?;
             return match call.stored_answer(&state).await? {
                 Some(posted) => replayed(&state, &call, posted).await,
                 None => Err(call

@@ -13,6 +13,7 @@ use super::{SignedCall, amount, signed_call};
 use crate::error::ApiError;
 use crate::ledger::{Operation, Posted, Posting};
 use crate::state::AppState;
+use crate::terminals::auth::Require;
 
 #[derive(Serialize, ToSchema)]
 pub struct Void {
@@ -69,7 +70,7 @@ pub async fn void(
     path: web::Path<Uuid>,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let call: SignedCall<VoidRequest> = signed_call(&state, &req, &bytes).await?;
+    let call: SignedCall<VoidRequest> = signed_call(&state, &req, &bytes, Require::Active).await?;
     let redemption = TransferId::from(path.into_inner());
     let posted = post_reversal(&state, &call, Operation::Void { redemption }).await?;
     Ok(HttpResponse::Created().json(Void {
@@ -96,7 +97,8 @@ pub async fn refund(
     path: web::Path<Uuid>,
     bytes: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let call: SignedCall<RefundRequest> = signed_call(&state, &req, &bytes).await?;
+    let call: SignedCall<RefundRequest> =
+        signed_call(&state, &req, &bytes, Require::Active).await?;
     let refund = amount("amount", call.body.amount)?;
     let redemption = TransferId::from(path.into_inner());
     let operation = Operation::Refund {

@@ -21,6 +21,7 @@ fn now_ms() -> u64 {
 
 struct Till {
     app: TestApp,
+    merchant: crate::testing::TestMerchant,
     terminal: TestTerminal,
     phone: TestPhone,
 }
@@ -45,6 +46,7 @@ async fn till() -> Till {
     .unwrap();
     Till {
         app,
+        merchant,
         terminal,
         phone,
     }
@@ -276,6 +278,72 @@ async fn suspended_and_revoked_terminals_are_refused_on_their_next_request() {
         assert_eq!((code, me["status"].as_str()), (200, Some(status)));
     }
     assert_eq!(balance(&t).await, 100);
+}
+
+#[tokio::test]
+async fn a_terminal_suspended_while_this_server_remembers_it_is_refused_by_the_posting_itself() {
+    let t = till().await;
+    // One sale first: the server now holds the terminal's identity and no
+    // longer reads its row when a redemption is authenticated.
+    let (code, body) = t
+        .terminal
+        .redeem(
+            &t.app,
+            &t.phone.offline_code(now_ms() - 1_000),
+            10,
+            "before",
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let state = t.app.state();
+    crate::terminals::enrollment::set_status(
+        &mut state.db_conn().await.unwrap(),
+        None,
+        t.terminal.id,
+        &["active"],
+        "suspended",
+        "test",
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let (code, body) = t
+        .terminal
+        .redeem(&t.app, &t.phone.offline_code(now_ms()), 10, "after")
+        .await;
+    assert_eq!(
+        (code, body["type"].as_str()),
+        (
+            401,
+            Some("https://tillcode.dev/problems/terminal-not-active")
+        ),
+        "{body}"
+    );
+    assert_eq!(balance(&t).await, 90);
+
+    // The same at the ledger: a posting that names a suspended terminal
+    // writes nothing, however its request got there.
+    let (_, me) = get(&t.app, "/v1/me/balance", &t.phone.access_token).await;
+    let account = me["account_id"].as_str().unwrap().parse().unwrap();
+    let redeem = Operation::Redeem {
+        account,
+        amount: tillcode_protocol::Amount::new(5).unwrap(),
+    };
+    let posting = ledger::Posting {
+        caller: t.terminal.id,
+        context: Some(ledger::SaleContext {
+            store: t.terminal.store,
+            terminal: t.terminal.id,
+            reference: None,
+        }),
+        ..t.merchant.posting("direct", redeem)
+    };
+    let refused = ledger::post(&mut t.app.db.connect().await, &posting).await;
+    assert!(
+        matches!(refused, Err(ledger::LedgerError::TerminalNotActive)),
+        "{refused:?}"
+    );
+    assert_eq!(balance(&t).await, 90);
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! Tillcode profile in `tillcode_protocol::http_signature`), the
 //! `Content-Digest` of the body, a fresh nonce, and the terminal's status,
 //! read on every request so that suspending or revoking takes effect on the
-//! next one.
+//! next one: here, or (for a redemption) by the posting statement itself.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::schema::terminals;
+use crate::shared_lru::SharedLru;
 use crate::state::AppState;
 
 /// An authenticated terminal.
@@ -28,15 +29,40 @@ pub struct Terminal {
     pub merchant: MerchantId,
     pub store: Uuid,
     pub name: String,
-    pub status: String,
+    /// As read when the request was authenticated; `None` when the request
+    /// leaves it to the posting ([`Require::ActiveAtPosting`]).
+    pub status: Option<String>,
     pub public_key: Vec<u8>,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Require {
     /// Most endpoints: only an active terminal may use them.
     Active,
     /// `GET /v1/terminal`: a pending terminal asks whether it is approved.
     AnyStatus,
+    /// `POST /v1/redemptions`, the till's hot path: the terminal comes from
+    /// [`TerminalCache`] and its status is not read here (only on a cache
+    /// miss). `ledger_post_batch` refuses a posting whose terminal is not
+    /// active in the debit's own transaction, and every other answer of the
+    /// call first asks [`require_active`]. Saves a database round trip per
+    /// redemption.
+    ActiveAtPosting,
+}
+
+/// Terminals kept: more than a chain has tills.
+pub const CACHE_CAPACITY: usize = 20_000;
+
+/// What never changes about a terminal after enrollment (merchant, store,
+/// name, key), by id, so that a redemption authenticates without reading the
+/// database. Never the status.
+#[derive(Clone)]
+pub struct TerminalCache(SharedLru<Uuid, Terminal>);
+
+impl Default for TerminalCache {
+    fn default() -> Self {
+        Self(SharedLru::with_capacity(CACHE_CAPACITY))
+    }
 }
 
 fn refused(e: HttpSignatureError) -> ApiError {
@@ -100,9 +126,26 @@ async fn check(
     let KeyId::Terminal(terminal_id) = signed.keyid else {
         return Err(refused(HttpSignatureError::UnknownKeyId));
     };
-    let terminal = find(state, terminal_id)
-        .await?
-        .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
+    // A redemption takes the terminal's identity from the cache; on a miss
+    // the row is read, and its status with it, so it is checked below.
+    let cached = match require {
+        Require::ActiveAtPosting => state.terminals.0.get(&terminal_id),
+        Require::Active | Require::AnyStatus => None,
+    };
+    let terminal = match cached {
+        Some(terminal) => terminal,
+        None => {
+            let terminal = find(state, terminal_id)
+                .await?
+                .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
+            let identity = Terminal {
+                status: None,
+                ..terminal.clone()
+            };
+            state.terminals.0.put(terminal_id, identity);
+            terminal
+        }
+    };
     *known = Some((terminal.merchant, terminal.id, terminal.store));
     let key = state
         .keys
@@ -115,13 +158,50 @@ async fn check(
     if !first_use_of_nonce(state, terminal_id, &signed.nonce).await? {
         return Err(refused(HttpSignatureError::Replayed));
     }
-    if matches!(require, Require::Active) && terminal.status != "active" {
-        return Err(ApiError::client(
-            ProblemType::TerminalNotActive,
-            format!("this terminal is {}", terminal.status),
-        ));
+    if require != Require::AnyStatus
+        && let Some(status) = &terminal.status
+        && status != "active"
+    {
+        return Err(not_active(status));
     }
     Ok(terminal)
+}
+
+fn not_active(status: &str) -> ApiError {
+    ApiError::client(
+        ProblemType::TerminalNotActive,
+        format!("this terminal is {status}"),
+    )
+}
+
+/// For a request authenticated with [`Require::ActiveAtPosting`]: refuses
+/// it unless its terminal is active now, recorded as authentication would
+/// have. A redemption's answers other than a posting call this first, so a
+/// suspended terminal learns nothing else (not whether a code was good).
+pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(), ApiError> {
+    if terminal.status.is_some() {
+        // Read, and required to be active, at authentication.
+        return Ok(());
+    }
+    let status: Option<String> = terminals::table
+        .filter(terminals::id.eq(terminal.id))
+        .select(terminals::status)
+        .first(&mut *state.db_conn().await?)
+        .await
+        .optional()
+        .map_err(ApiError::database)?;
+    let status = status.unwrap_or_else(|| "gone".to_owned());
+    if status == "active" {
+        return Ok(());
+    }
+    let error = not_active(&status);
+    let seen = crate::fraud::Seen {
+        terminal: Some(terminal.id),
+        store: Some(terminal.store),
+        ..Default::default()
+    };
+    crate::fraud::record(state, Some(terminal.merchant), error.kind(), seen).await;
+    Err(error)
 }
 
 async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> {
@@ -145,7 +225,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> 
             merchant: merchant.into(),
             store,
             name,
-            status,
+            status: Some(status),
             public_key,
         }),
     )

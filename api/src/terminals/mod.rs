@@ -27,12 +27,15 @@ pub async fn me(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let terminal = authenticate(&state, &req, &body, Require::AnyStatus).await?;
+    let status = terminal
+        .status
+        .ok_or_else(|| ApiError::Internal("the terminal's status was not read".into()))?;
     Ok(HttpResponse::Ok().json(TerminalView::new(
         terminal.id,
         terminal.merchant.into(),
         terminal.store,
         terminal.name,
-        terminal.status,
+        status,
         &terminal.public_key,
     )))
 }

@@ -47,6 +47,8 @@ impl TestApp {
             metrics,
             settings: Default::default(),
             keys: Default::default(),
+            devices: Default::default(),
+            terminals: Default::default(),
         }
     }
 
