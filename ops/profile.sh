@@ -102,7 +102,7 @@ curl -fs "$api/readyz" >/dev/null || die "the API did not become ready: $(tail -
 log "profile: seeding $customers customers"
 "$bin/goose-load" seed --api "$api" --database-url "$db_url" --dir "$work/data" \
     --customers "$customers" --terminals 20 --hot-devices "$users" >/dev/null
-pg_psql -q -d "$db_url" -c "SELECT pg_stat_statements_reset()" >/dev/null
+pg_psql -q -d "$db_url" -c "SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')" >/dev/null
 redis-cli -u "$redis_url" config resetstat >/dev/null
 
 if $perf; then
@@ -131,6 +131,13 @@ pg_psql -d "$db_url" -c "SELECT calls, round(total_exec_time) AS total_ms,
     round(total_exec_time / calls * 1000) AS us_per_call, rows,
     left(regexp_replace(query, '\s+', ' ', 'g'), 100) AS statement
     FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15"
+# Row writes per table (HOT updates write no index entries) and the WAL
+# the run wrote, per redemption.
+redeemed=$(python3 -c 'import json,sys; print(max(1, json.load(open(sys.argv[1]))["ops"]["redeem"]["acknowledged"]))' "$out/summary.json" 2>/dev/null || echo 1)
+pg_psql -d "$db_url" -c "SELECT relname AS table, n_tup_ins AS inserted, n_tup_upd AS updated,
+    n_tup_hot_upd AS hot_updated FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd > 0 ORDER BY relname"
+pg_psql -d "$db_url" -c "SELECT wal_records, pg_size_pretty(wal_bytes) AS wal, wal_fpi AS full_page_images,
+    round(wal_bytes / $redeemed) AS wal_bytes_per_redemption FROM pg_stat_wal"
 redis-cli -u "$redis_url" info commandstats | tr -d '\r' | grep '^cmdstat' |
     sed -E 's/^cmdstat_([^:]*):calls=([0-9]+),usec=([0-9]+),usec_per_call=([0-9.]+).*/\2 calls  \4 us each  \1/' |
     sort -rn | head -n 10
