@@ -77,8 +77,9 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// Group commit of ledger postings:
     /// `TILLCODE_LEDGER_BATCH_MAX` (default 64; 1 turns batching off),
-    /// `TILLCODE_LEDGER_BATCH_LINGER_MICROS` (default 0: take only what has
-    /// queued, never wait for more), `TILLCODE_LEDGER_WRITERS` (default 2,
+    /// `TILLCODE_LEDGER_BATCH_LINGER_MICROS` (default 2000: the longest a
+    /// writer waits for more while every other writer is busy; 0 takes only
+    /// what has queued), `TILLCODE_LEDGER_WRITERS` (default 2,
     /// at most the pool size: each writer holds a connection while it writes).
     pub ledger_batch: crate::ledger::BatchSettings,
     /// How long a request may wait on Postgres or Redis before it is
@@ -371,7 +372,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 })
             }
         };
-        let linger = self.parsed("TILLCODE_LEDGER_BATCH_LINGER_MICROS", 0u64)?;
+        let linger = self.parsed(
+            "TILLCODE_LEDGER_BATCH_LINGER_MICROS",
+            u64::try_from(defaults.linger.as_micros()).unwrap_or(0),
+        )?;
         if linger > 100_000 {
             // Every redemption in a batch waits this long at most: more than
             // a tenth of a second would be felt at the till.

@@ -275,3 +275,92 @@ async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
     assert_eq!(metrics.ledger_batch_size.get_sample_count(), 1);
     assert_ledger_sound(&mut f.conn).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lone_posting_is_written_at_once_however_long_the_linger() {
+    let mut f = fixture().await;
+    let account = f.merchant.account_with(&mut f.conn, 100).await;
+    // No other writer is busy, so nothing is worth waiting for: were the
+    // linger honoured here, the post would take a minute.
+    let settings = BatchSettings {
+        max: 64,
+        linger: Duration::from_secs(60),
+        writers: 2,
+    };
+    let writer = Writer::start(
+        f.db.pool(4),
+        settings,
+        crate::metrics::Metrics::new().unwrap(),
+    );
+    for key in ["first", "second"] {
+        let posting = redeem_from(&f.merchant, key, account, 10);
+        let posted = tokio::time::timeout(Duration::from_secs(30), writer.post(posting))
+            .await
+            .expect("a lone posting waited for the linger")
+            .unwrap();
+        assert!(!posted.replayed);
+    }
+    assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 80);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_most() {
+    let mut f = fixture().await;
+    let stuck = f.merchant.account_with(&mut f.conn, 100).await;
+    let free = f.merchant.account_with(&mut f.conn, 100).await;
+    let settings = BatchSettings {
+        max: 64,
+        linger: Duration::from_millis(100),
+        writers: 2,
+    };
+    let writer = Writer::start(
+        f.db.pool(4),
+        settings,
+        crate::metrics::Metrics::new().unwrap(),
+    );
+    // Another transaction holds the stuck account's row.
+    let mut holder = f.db.connect().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::from(stuck))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let blocked = tokio::spawn({
+        let writer = writer.clone();
+        let posting = redeem_from(&f.merchant, "stuck", stuck, 10);
+        async move { writer.post(posting).await }
+    });
+    // Until one writer's batch waits on that lock.
+    loop {
+        let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity \
+              WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        ))
+        .get_result(&mut f.conn)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The other writer gathers for the linger at most, then writes.
+    let posting = redeem_from(&f.merchant, "free", free, 10);
+    let posted = tokio::time::timeout(Duration::from_secs(30), writer.post(posting))
+        .await
+        .expect("a posting waited behind a batch stuck on a lock")
+        .unwrap();
+    assert_eq!(posted.transfer.balance_after, 90);
+    assert!(!blocked.is_finished());
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let unblocked = blocked.await.unwrap().unwrap();
+    assert_eq!(unblocked.transfer.balance_after, 90);
+    assert_ledger_sound(&mut f.conn).await;
+}
