@@ -9,8 +9,10 @@
 #
 #   redis     Redis killed (SIGKILL) and restarted empty
 #   postgres  Postgres stopped (fast shutdown) and started again
-#   lock      a session holds LOCK TABLE accounts: the pool runs dry and
-#             statements hit statement_timeout
+#   lock      a session holds LOCK TABLE accounts: the ledger's statements
+#             wait on it and hit statement_timeout, and the redemptions
+#             waiting on them are answered 503 (no other read of a
+#             redemption touches accounts, so the pool no longer runs dry)
 #   sigkill   the API killed with SIGKILL and started again
 #
 # Faults need servers that may be killed: a private Postgres cluster and a
@@ -231,12 +233,14 @@ run_scenario() {
         ;;
     esac
     if [[ $name == lock ]]; then
-        # Requests beyond the pool's size waited for a connection and gave up.
-        local pool_errors
-        pool_errors=$(curl -fs "http://127.0.0.1:$api_port/metrics" |
-            awk '/pool_errors_total\{pool="postgres"\}/ {print $2}')
-        log "chaos[lock]: postgres pool timeouts: ${pool_errors:-0}"
-        [[ ${pool_errors:-0} -gt 0 ]] || die "chaos[lock]: the pool was never exhausted"
+        # The postings waited on the lock until statement_timeout, and their
+        # redemptions were answered 503 (not some other refusal).
+        local metrics timed_out pool_errors
+        metrics=$(curl -fs "http://127.0.0.1:$api_port/metrics")
+        timed_out=$(awk '/^tillcode_sales_total\{.*operation="redeem".*result="unavailable"/ { n += $2 } END { print n + 0 }' <<<"$metrics")
+        pool_errors=$(awk '/pool_errors_total\{pool="postgres"\}/ {print $2}' <<<"$metrics")
+        log "chaos[lock]: redemptions answered 503 by the ledger: $timed_out; postgres pool timeouts: ${pool_errors:-0}"
+        [[ $timed_out -gt 0 ]] || die "chaos[lock]: no redemption waited on the lock until statement_timeout"
     fi
     [[ $(field "$summary" 's["acknowledged"]') -gt 0 ]] || die "chaos[$name]: nothing was redeemed"
     api_ready || die "chaos[$name]: the API does not serve after the fault: $(tail -n 20 "$work/api.log")"
