@@ -118,6 +118,7 @@ log "profile: goose redeem, $users users, ${seconds}s"
     --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" \
     >"$out/goose.out" 2>&1 || warn "goose-load reported wrong answers (see $out/goose.out)"
 ((${#perf_pids[@]} == 0)) || wait "${perf_pids[@]}"
+curl -fs "$api/metrics" >"$out/metrics.txt" || true
 
 python3 - "$out/summary.json" <<'PY'
 import json, sys
@@ -125,6 +126,27 @@ d = json.load(open(sys.argv[1]))
 r = d["ops"]["redeem"]
 print(f"redemptions/s {r['per_sec']:.0f}, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, failed {r['failed']}")
 print("CPU % of a core:", {k: v for k, v in d["cpu_percent_of_a_core"].items() if k != "seconds"})
+PY
+# Where the time of a redemption is spent inside the API (the rest of what
+# goose measured is the load generator and the network): the server's own
+# histograms, as cumulative shares per bucket.
+python3 - "$out/metrics.txt" <<'PY'
+import re, sys
+buckets = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'(tillcode_\w+)_bucket\{(.*)le="([^"]+)"\} (\S+)', line)
+    if not m:
+        continue
+    name, labels, le, count = m.groups()
+    if name.endswith("http_request_duration_seconds") and 'route="/v1/redemptions"' not in labels:
+        continue
+    if name.endswith("http_request_duration_seconds") and 'status="201"' not in labels:
+        continue
+    buckets.setdefault(name, []).append((float(le), float(count)))
+for name, rows in sorted(buckets.items()):
+    total = rows[-1][1] or 1
+    shares = ", ".join(f"<={le:g}: {count / total:.0%}" for le, count in rows if le != float("inf"))
+    print(f"{name}: {shares}")
 PY
 echo
 pg_psql -d "$db_url" -c "SELECT calls, round(total_exec_time) AS total_ms,
