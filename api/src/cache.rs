@@ -9,6 +9,7 @@
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{Metrics, Object, RecycleResult};
@@ -19,6 +20,19 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::sync::OnceCell;
 
+/// Connections to Redis, one set per thread that uses them.
+///
+/// A connection's I/O runs in a driver task on the runtime of the thread
+/// that opened it. Each actix worker runs its own single-threaded runtime,
+/// so a connection shared between workers made every command of one worker
+/// wait until the other got round to the driver. Each thread therefore
+/// takes its connections from a shard of its own (`shards` of them; threads
+/// beyond that share by turns).
+#[derive(Clone)]
+pub struct RedisPool {
+    shards: Arc<[Shard]>,
+}
+
 /// Connections to one Redis server (a pool), or to a Redis Cluster.
 ///
 /// A cluster gets no pool: its connection is already multiplexed (one
@@ -26,10 +40,18 @@ use tokio::sync::OnceCell;
 /// topology changes by itself), and a pool's health check on every
 /// checkout would send a `PING` to every master for every command, a load
 /// on each node that grows with the whole fleet instead of spreading.
-#[derive(Clone)]
-pub enum RedisPool {
+enum Shard {
     Single(deadpool::managed::Pool<Manager>),
-    Cluster(Arc<Cluster>),
+    Cluster(Box<Cluster>),
+}
+
+/// Which shard a thread uses: threads are numbered on their first use.
+fn thread_slot() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local! {
+        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
+    }
+    SLOT.with(|slot| *slot)
 }
 
 /// How long after its last use a pooled connection is handed out again
@@ -89,7 +111,8 @@ pub enum ConnError {
 
 /// `urls` is one `redis://` URL, or with `cluster` one or more seed nodes of
 /// the cluster (the client learns the rest of the topology from them).
-/// `size` bounds the single server's pool; a cluster needs none.
+/// `size` bounds the single server's pool of each of the `shards` (one per
+/// thread that uses Redis: see [`RedisPool`]); a cluster needs none.
 ///
 /// With a `timeout` (the server's), waiting for a pooled connection,
 /// connecting and each command's answer are bounded by it, so that a dead or
@@ -100,13 +123,28 @@ pub fn pool(
     cluster: bool,
     size: usize,
     timeout: Option<Duration>,
+    shards: usize,
 ) -> Result<RedisPool, SetupError> {
+    let shards = (0..shards.max(1))
+        .map(|_| shard(urls, cluster, size, timeout))
+        .collect::<Result<Vec<Shard>, SetupError>>()?;
+    Ok(RedisPool {
+        shards: shards.into(),
+    })
+}
+
+fn shard(
+    urls: &[&str],
+    cluster: bool,
+    size: usize,
+    timeout: Option<Duration>,
+) -> Result<Shard, SetupError> {
     if cluster {
         let mut client = ClusterClient::builder(urls.to_vec());
         if let Some(timeout) = timeout {
             client = client.connection_timeout(timeout).response_timeout(timeout);
         }
-        return Ok(RedisPool::Cluster(Arc::new(Cluster {
+        return Ok(Shard::Cluster(Box::new(Cluster {
             client: client.build()?,
             conn: OnceCell::new(),
         })));
@@ -136,17 +174,19 @@ pub fn pool(
         .runtime(Runtime::Tokio1)
         .build()
         .map_err(CreatePoolError::Build)?;
-    Ok(RedisPool::Single(pool))
+    Ok(Shard::Single(pool))
 }
 
 impl RedisPool {
+    /// A connection from this thread's shard.
     pub async fn get(&self) -> Result<RedisConn, ConnError> {
-        Ok(RedisConn(match self {
-            Self::Single(pool) => Pooled::Single(Single {
+        let shard = &self.shards[thread_slot() % self.shards.len()];
+        Ok(RedisConn(match shard {
+            Shard::Single(pool) => Pooled::Single(Single {
                 object: Some(pool.get().await?),
                 failed: false,
             }),
-            Self::Cluster(cluster) => Pooled::Cluster(
+            Shard::Cluster(cluster) => Pooled::Cluster(
                 cluster
                     .conn
                     .get_or_try_init(|| cluster.client.get_async_connection())
@@ -156,21 +196,34 @@ impl RedisPool {
         }))
     }
 
-    /// The pool's state for `/metrics`; a cluster shows as one connection,
-    /// there once it has been made.
+    /// The state of all shards together for `/metrics`; a cluster shows as
+    /// one connection per shard, there once it has been made.
     pub fn status(&self) -> Status {
-        match self {
-            Self::Single(pool) => pool.status(),
-            Self::Cluster(cluster) => {
-                let made = usize::from(cluster.conn.initialized());
-                Status {
-                    max_size: 1,
-                    size: made,
-                    available: made,
-                    waiting: 0,
+        let mut total = Status {
+            max_size: 0,
+            size: 0,
+            available: 0,
+            waiting: 0,
+        };
+        for shard in self.shards.iter() {
+            let one = match shard {
+                Shard::Single(pool) => pool.status(),
+                Shard::Cluster(cluster) => {
+                    let made = usize::from(cluster.conn.initialized());
+                    Status {
+                        max_size: 1,
+                        size: made,
+                        available: made,
+                        waiting: 0,
+                    }
                 }
-            }
+            };
+            total.max_size += one.max_size;
+            total.size += one.size;
+            total.available += one.available;
+            total.waiting += one.waiting;
         }
+        total
     }
 }
 
@@ -306,7 +359,7 @@ impl DerefMut for RedisConn {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use crate::testing::{test_redis_cluster, test_redis_pool};
+    use crate::testing::{test_redis_cluster, test_redis_pool, test_redis_pool_sharded};
 
     async fn client_id(conn: &mut super::RedisConn) -> i64 {
         redis::cmd("CLIENT")
@@ -379,5 +432,38 @@ mod tests {
         assert_ne!(client_id(&mut conn).await, id);
         let pong: String = redis::cmd("PING").query_async(&mut conn).await.unwrap();
         assert_eq!(pong, "PONG");
+    }
+
+    #[test]
+    fn each_thread_takes_its_connections_from_a_shard_of_its_own() {
+        if test_redis_cluster() {
+            return; // shards of a cluster hold no pool to tell apart
+        }
+        // More shards than this test has threads: no two of them share one.
+        let pool = test_redis_pool_sharded(1, 64);
+        let threads: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .unwrap();
+                    runtime.block_on(async {
+                        let mut conn = pool.get().await.unwrap();
+                        let first = client_id(&mut conn).await;
+                        drop(conn);
+                        let mut conn = pool.get().await.unwrap();
+                        (first, client_id(&mut conn).await)
+                    })
+                })
+            })
+            .collect();
+        let ids: Vec<(i64, i64)> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+        // Each thread gets its own connection back, and not the other's.
+        assert_eq!(ids[0].0, ids[0].1);
+        assert_eq!(ids[1].0, ids[1].1);
+        assert_ne!(ids[0].0, ids[1].0);
+        assert_eq!(pool.status().size, 2);
     }
 }

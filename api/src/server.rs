@@ -68,13 +68,30 @@ pub enum StartError {
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
     let metrics = Metrics::new()?;
+    // actix's default, made explicit: each worker thread gets a Redis shard,
+    // and the main thread (the ledger's writers, background tasks) one more.
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let db = db::server_pool(
         config.database.url.expose(),
         config.database.pool_size,
         config.timeouts.database_pool,
         config.timeouts.database_statement,
     )?;
-    let ledger = crate::ledger::Writer::start(db.clone(), config.ledger_batch, metrics.clone());
+    // The ledger's writers get connections of their own: a connection's
+    // I/O runs on the thread that opened it (its driver task), so one opened
+    // by an HTTP worker would make every batch wait for that busy worker.
+    // Without batching, handlers post on the shared pool themselves.
+    let ledger_db = if config.ledger_batch.max > 1 {
+        db::server_pool(
+            config.database.url.expose(),
+            config.ledger_batch.writers,
+            config.timeouts.database_pool,
+            config.timeouts.database_statement,
+        )?
+    } else {
+        db.clone()
+    };
+    let ledger = crate::ledger::Writer::start(ledger_db, config.ledger_batch, metrics.clone());
     let state = AppState {
         db,
         redis: cache::pool(
@@ -82,6 +99,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
             config.redis_cluster,
             config.redis_pool_size,
             Some(config.timeouts.redis),
+            workers + 1,
         )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
@@ -106,6 +124,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
             .default_service(web::to(error::not_found))
     })
     // A client that sends its headers too slowly is answered 408 and cut off.
+    .workers(workers)
     .client_request_timeout(limits.head_timeout)
     .keep_alive(limits.keep_alive)
     .shutdown_timeout(config.shutdown_timeout.as_secs())

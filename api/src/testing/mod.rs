@@ -17,7 +17,10 @@ use uuid::Uuid;
 
 pub use database::{TestDatabase, test_database_admin_url};
 pub use fixtures::{TEST_CALLER, TestMerchant};
-pub use redis_setup::{delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_url};
+pub use redis_setup::{
+    delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_pool_sharded,
+    test_redis_url,
+};
 
 use crate::config::{Config, DatabaseConfig, Secret};
 

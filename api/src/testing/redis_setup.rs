@@ -23,10 +23,15 @@ fn urls(url: &str) -> Vec<&str> {
     }
 }
 
-/// A pool to the test Redis, as the server would make it.
+/// A pool to the test Redis, as the server would make it (one shard).
 pub fn test_redis_pool(size: usize) -> RedisPool {
+    test_redis_pool_sharded(size, 1)
+}
+
+/// A pool to the test Redis with `shards` per-thread shards of `size`.
+pub fn test_redis_pool_sharded(size: usize, shards: usize) -> RedisPool {
     let url = test_redis_url();
-    cache::pool(&urls(&url), test_redis_cluster(), size, None).expect("redis pool")
+    cache::pool(&urls(&url), test_redis_cluster(), size, None, shards).expect("redis pool")
 }
 
 /// Deletes every key under `prefix` (synchronous: it also runs in `Drop`).
