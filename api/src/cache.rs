@@ -8,8 +8,6 @@
 //! laid out so that they do.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use deadpool::managed::{Metrics, Object, RecycleResult};
@@ -20,17 +18,13 @@ use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 use tokio::sync::OnceCell;
 
-/// Connections to Redis, one set per thread that uses them.
-///
-/// A connection's I/O runs in a driver task on the runtime of the thread
-/// that opened it. Each actix worker runs its own single-threaded runtime,
-/// so a connection shared between workers made every command of one worker
-/// wait until the other got round to the driver. Each thread therefore
-/// takes its connections from a shard of its own (`shards` of them; threads
-/// beyond that share by turns).
+use crate::per_thread::PerThread;
+
+/// Connections to Redis: a pool per thread that uses them
+/// ([`PerThread`]: a connection's I/O runs on the thread that opened it).
 #[derive(Clone)]
 pub struct RedisPool {
-    shards: Arc<[Shard]>,
+    shards: PerThread<Shard>,
 }
 
 /// Connections to one Redis server (a pool), or to a Redis Cluster.
@@ -43,15 +37,6 @@ pub struct RedisPool {
 enum Shard {
     Single(deadpool::managed::Pool<Manager>),
     Cluster(Box<Cluster>),
-}
-
-/// Which shard a thread uses: threads are numbered on their first use.
-fn thread_slot() -> usize {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local! {
-        static SLOT: usize = NEXT.fetch_add(1, Ordering::Relaxed);
-    }
-    SLOT.with(|slot| *slot)
 }
 
 /// How long after its last use a pooled connection is handed out again
@@ -125,12 +110,8 @@ pub fn pool(
     timeout: Option<Duration>,
     shards: usize,
 ) -> Result<RedisPool, SetupError> {
-    let shards = (0..shards.max(1))
-        .map(|_| shard(urls, cluster, size, timeout))
-        .collect::<Result<Vec<Shard>, SetupError>>()?;
-    Ok(RedisPool {
-        shards: shards.into(),
-    })
+    let shards = PerThread::build(shards, || shard(urls, cluster, size, timeout))?;
+    Ok(RedisPool { shards })
 }
 
 fn shard(
@@ -180,8 +161,7 @@ fn shard(
 impl RedisPool {
     /// A connection from this thread's shard.
     pub async fn get(&self) -> Result<RedisConn, ConnError> {
-        let shard = &self.shards[thread_slot() % self.shards.len()];
-        Ok(RedisConn(match shard {
+        Ok(RedisConn(match self.shards.mine() {
             Shard::Single(pool) => Pooled::Single(Single {
                 object: Some(pool.get().await?),
                 failed: false,
@@ -199,31 +179,18 @@ impl RedisPool {
     /// The state of all shards together for `/metrics`; a cluster shows as
     /// one connection per shard, there once it has been made.
     pub fn status(&self) -> Status {
-        let mut total = Status {
-            max_size: 0,
-            size: 0,
-            available: 0,
-            waiting: 0,
-        };
-        for shard in self.shards.iter() {
-            let one = match shard {
-                Shard::Single(pool) => pool.status(),
-                Shard::Cluster(cluster) => {
-                    let made = usize::from(cluster.conn.initialized());
-                    Status {
-                        max_size: 1,
-                        size: made,
-                        available: made,
-                        waiting: 0,
-                    }
+        crate::per_thread::sum_status(self.shards.all().iter().map(|shard| match shard {
+            Shard::Single(pool) => pool.status(),
+            Shard::Cluster(cluster) => {
+                let made = usize::from(cluster.conn.initialized());
+                Status {
+                    max_size: 1,
+                    size: made,
+                    available: made,
+                    waiting: 0,
                 }
-            };
-            total.max_size += one.max_size;
-            total.size += one.size;
-            total.available += one.available;
-            total.waiting += one.waiting;
-        }
-        total
+            }
+        }))
     }
 }
 

@@ -2,10 +2,11 @@
 
 use std::time::Duration;
 
+use deadpool::Status;
 use diesel::Connection;
 use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
+use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
@@ -13,8 +14,49 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 
+use crate::per_thread::PerThread;
+
 pub type DbPool = Pool<AsyncPgConnection>;
 pub type DbConn = Object<AsyncPgConnection>;
+
+impl From<DbPool> for DbPools {
+    fn from(pool: DbPool) -> Self {
+        Self::single(pool)
+    }
+}
+
+/// The request handlers' pools: one per worker thread, because a
+/// connection's I/O runs on the thread that opened it ([`PerThread`]).
+#[derive(Clone)]
+pub struct DbPools(PerThread<DbPool>);
+
+impl DbPools {
+    /// `threads` pools, each made by `make`.
+    pub fn per_thread(
+        threads: usize,
+        make: impl FnMut() -> Result<DbPool, BuildError>,
+    ) -> Result<Self, BuildError> {
+        PerThread::build(threads, make).map(Self)
+    }
+
+    /// One pool for every thread (tests and tools).
+    pub fn single(pool: DbPool) -> Self {
+        Self(
+            PerThread::build(1, || Ok::<_, std::convert::Infallible>(pool.clone()))
+                .unwrap_or_else(|never| match never {}),
+        )
+    }
+
+    /// A connection from the calling thread's pool.
+    pub async fn get(&self) -> Result<DbConn, PoolError> {
+        self.0.mine().get().await
+    }
+
+    /// All pools together, for `/metrics`.
+    pub fn status(&self) -> Status {
+        crate::per_thread::sum_status(self.0.all().iter().map(Pool::status))
+    }
+}
 
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 

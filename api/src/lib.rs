@@ -20,6 +20,7 @@ pub mod links;
 pub mod metrics;
 pub mod openapi;
 pub mod password;
+pub mod per_thread;
 pub mod rate_limit;
 pub mod redemptions;
 pub mod routes;

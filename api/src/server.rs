@@ -68,26 +68,27 @@ pub enum StartError {
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
     let metrics = Metrics::new()?;
-    // actix's default, made explicit: each worker thread gets a Redis shard,
-    // and the main thread (the ledger's writers, background tasks) one more.
+    // actix's default, made explicit. Each worker thread has pools of its
+    // own (`per_thread`): the Postgres connections split between them, and a
+    // Redis pool each, with one more for the main thread.
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let db = db::server_pool(
-        config.database.url.expose(),
-        config.database.pool_size,
-        config.timeouts.database_pool,
-        config.timeouts.database_statement,
-    )?;
-    // The ledger's writers get connections of their own: a connection's
-    // I/O runs on the thread that opened it (its driver task), so one opened
-    // by an HTTP worker would make every batch wait for that busy worker.
-    // Without batching, handlers post on the shared pool themselves.
-    let ledger_db = if config.ledger_batch.max > 1 {
+    let db = db::DbPools::per_thread(workers, || {
         db::server_pool(
+            config.database.url.expose(),
+            config.database.pool_size.div_ceil(workers),
+            config.timeouts.database_pool,
+            config.timeouts.database_statement,
+        )
+    })?;
+    // The ledger's writers (tasks of the main thread) get connections of
+    // their own. Without batching, handlers post on their own pools.
+    let ledger_db = if config.ledger_batch.max > 1 {
+        db::DbPools::single(db::server_pool(
             config.database.url.expose(),
             config.ledger_batch.writers,
             config.timeouts.database_pool,
             config.timeouts.database_statement,
-        )?
+        )?)
     } else {
         db.clone()
     };

@@ -1,11 +1,11 @@
 use crate::cache::RedisPool;
-use crate::db::DbPool;
+use crate::db::DbPools;
 use crate::error::ApiError;
 
 /// What every handler may use. Cheap to clone: pools are handles.
 #[derive(Clone)]
 pub struct AppState {
-    pub db: DbPool,
+    pub db: DbPools,
     pub redis: RedisPool,
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,

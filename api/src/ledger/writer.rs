@@ -25,7 +25,7 @@ use tokio::time::Instant;
 use super::error::LedgerError;
 use super::operation::{Posted, Posting};
 use super::post::{post, post_batch};
-use crate::db::DbPool;
+use crate::db::DbPools;
 use crate::metrics::Metrics;
 
 /// How postings are grouped (`TILLCODE_LEDGER_*`, see `config`).
@@ -70,14 +70,15 @@ struct Job {
 #[derive(Clone)]
 pub struct Writer {
     queue: Option<mpsc::Sender<Job>>,
-    pool: DbPool,
+    pool: DbPools,
     metrics: Metrics,
 }
 
 impl Writer {
     /// Starts the writer tasks on the current Tokio runtime (none when
     /// batching is off).
-    pub fn start(pool: DbPool, settings: BatchSettings, metrics: Metrics) -> Self {
+    pub fn start(pool: impl Into<DbPools>, settings: BatchSettings, metrics: Metrics) -> Self {
+        let pool = pool.into();
         if settings.max <= 1 {
             return Self {
                 queue: None,
@@ -132,7 +133,7 @@ impl Writer {
 }
 
 async fn get_connection(
-    pool: &DbPool,
+    pool: &DbPools,
     metrics: &Metrics,
 ) -> Result<crate::db::DbConn, LedgerError> {
     pool.get().await.map_err(|e| {
@@ -162,7 +163,7 @@ impl Writers {
 /// the server drops the queue.
 async fn write_batches(
     shared: Arc<Writers>,
-    pool: DbPool,
+    pool: DbPools,
     settings: BatchSettings,
     metrics: Metrics,
 ) {

@@ -44,7 +44,7 @@ impl TestApp {
         let metrics = crate::metrics::Metrics::new().expect("metrics");
         crate::state::AppState {
             ledger: crate::ledger::Writer::start(db.clone(), Default::default(), metrics.clone()),
-            db,
+            db: crate::db::DbPools::single(db),
             redis: test_redis_pool(8),
             redis_prefix: self.redis_prefix.clone(),
             metrics,
