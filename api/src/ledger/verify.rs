@@ -125,6 +125,14 @@ pub async fn verify(conn: &mut AsyncPgConnection) -> QueryResult<LedgerReport> {
         .repeatable_read()
         .read_only()
         .run(async |conn| {
+            // Every check reads whole tables, where hash joins are right. With
+            // statistics from before a burst of writes (autovacuum not yet
+            // round), the planner once chose a nested loop that re-ran an
+            // aggregate of ledger_transfers for each of its 180,000 rows: 11
+            // minutes and counting, in ops/bench.sh.
+            diesel::sql_query("SET LOCAL enable_nestloop = off")
+                .execute(conn)
+                .await?;
             let mut violations = Vec::new();
             for (invariant, sql) in CHECKS {
                 let rows = diesel::sql_query(*sql).get_result::<Count>(conn).await?.n;
