@@ -10,19 +10,21 @@
 #     5 s in the middle of the run (reports in the printed directory).
 # docs/performance.md ("2026-12-05, profiling") is what it found first.
 #
-# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--perf]
+# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--perf]
+# --rate paces the users to N redemptions/s in all (default: as fast as they can).
 # Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
 source ops/lib.sh
 
-users=32 seconds=15 customers=10000 perf=false
+users=32 seconds=15 customers=10000 perf=false rate=()
 while (($#)); do
     case $1 in
     --users) users=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --customers) customers=$2; shift 2 ;;
+    --rate) rate=(--rate "$2"); shift 2 ;;
     --perf) perf=true; shift ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
@@ -115,7 +117,7 @@ if $perf; then
 fi
 log "profile: goose redeem, $users users, ${seconds}s"
 "$bin/goose-load" run --dir "$work/data" --database-url "$db_url" --api "$api" --summary "$out/summary.json" \
-    --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" \
+    --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" "${rate[@]}" \
     >"$out/goose.out" 2>&1 || warn "goose-load reported wrong answers (see $out/goose.out)"
 ((${#perf_pids[@]} == 0)) || wait "${perf_pids[@]}"
 curl -fs "$api/metrics" >"$out/metrics.txt" || true
