@@ -70,15 +70,7 @@ async fn account_of(state: &AppState, phone: &TestPhone) -> tillcode_protocol::A
 }
 
 async fn verify(s: &Scene, payload: &str) -> Result<VerifiedCode, CodeRejection> {
-    verify_code(
-        &s.state,
-        s.merchant.merchant,
-        payload,
-        now_ms(),
-        CodeWindows::default(),
-    )
-    .await
-    .unwrap()
+    verify_on(&s.state, s, payload).await
 }
 
 /// [`verify`] by a server that has not cached the device (another process,
@@ -88,8 +80,16 @@ async fn verify_uncached(s: &Scene, payload: &str) -> Result<VerifiedCode, CodeR
         devices: Default::default(),
         ..s.state.clone()
     };
+    verify_on(&fresh, s, payload).await
+}
+
+async fn verify_on(
+    state: &AppState,
+    s: &Scene,
+    payload: &str,
+) -> Result<VerifiedCode, CodeRejection> {
     verify_code(
-        &fresh,
+        state,
         s.merchant.merchant,
         payload,
         now_ms(),
