@@ -390,6 +390,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             max: bounded("TILLCODE_LEDGER_BATCH_MAX", defaults.max, 1024)?,
             linger: Duration::from_micros(linger),
             writers: bounded("TILLCODE_LEDGER_WRITERS", defaults.writers, 256)?,
+            // Set from TILLCODE_DATABASE_POOL_TIMEOUT_MS by the server.
+            queue_timeout: defaults.queue_timeout,
         })
     }
 

@@ -92,7 +92,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     } else {
         db.clone()
     };
-    let ledger = crate::ledger::Writer::start(ledger_db, config.ledger_batch, metrics.clone());
+    let batching = crate::ledger::BatchSettings {
+        queue_timeout: config.timeouts.database_pool,
+        ..config.ledger_batch
+    };
+    let ledger = crate::ledger::Writer::start(ledger_db, batching, metrics.clone());
     let state = AppState {
         db,
         redis: cache::pool(

@@ -40,6 +40,12 @@ pub struct BatchSettings {
     /// Writer tasks, i.e. batches in flight at once (each holds one pooled
     /// connection while it writes).
     pub writers: usize,
+    /// The longest a posting waits in the queue for a writer, as for a
+    /// pooled connection (`TILLCODE_DATABASE_POOL_TIMEOUT_MS`): one older
+    /// than that when a writer gets to it is answered unavailable (503)
+    /// without being posted, so writers stuck on a lock do not hold a
+    /// queue of tills for their whole statement timeout each.
+    pub queue_timeout: Duration,
 }
 
 impl Default for BatchSettings {
@@ -57,6 +63,7 @@ impl Default for BatchSettings {
             // Two, so that one batch waiting on a row lock does not hold up
             // every till of the process.
             writers: 2,
+            queue_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -64,6 +71,7 @@ impl Default for BatchSettings {
 struct Job {
     posting: Posting,
     answer: oneshot::Sender<Result<Posted, LedgerError>>,
+    queued: Instant,
 }
 
 /// The handle handlers post through. Cheap to clone.
@@ -119,7 +127,11 @@ impl Writer {
         };
         let (answer, answered) = oneshot::channel();
         queue
-            .send(Job { posting, answer })
+            .send(Job {
+                posting,
+                answer,
+                queued: Instant::now(),
+            })
             .await
             .map_err(|_| LedgerError::Unavailable("the ledger writers have stopped".into()))?;
         answered.await.map_err(|_| {
@@ -167,7 +179,7 @@ async fn write_batches(
     settings: BatchSettings,
     metrics: Metrics,
 ) {
-    while let Some(batch) = next_batch(&shared, settings).await {
+    while let Some(batch) = next_batch(&shared, settings, &metrics).await {
         shared.writing.fetch_add(1, Ordering::AcqRel);
         let (postings, answers): (Vec<Posting>, Vec<_>) = batch
             .into_iter()
@@ -193,15 +205,23 @@ async fn write_batches(
 
 /// The postings one transaction will carry. Only one writer collects at a
 /// time, so batches fill up instead of being split between idle writers.
-async fn next_batch(shared: &Writers, settings: BatchSettings) -> Option<Vec<Job>> {
+async fn next_batch(
+    shared: &Writers,
+    settings: BatchSettings,
+    metrics: &Metrics,
+) -> Option<Vec<Job>> {
     let mut jobs = shared.jobs.lock().await;
-    let first = jobs.recv().await?;
+    let first = loop {
+        if let Some(job) = still_wanted(jobs.recv().await?, settings, metrics) {
+            break job;
+        }
+    };
     let mut batch = Vec::with_capacity(settings.max);
     batch.push(first);
     let deadline = Instant::now() + settings.linger;
     while batch.len() < settings.max {
-        match jobs.try_recv() {
-            Ok(job) => batch.push(job),
+        let next = match jobs.try_recv() {
+            Ok(job) => job,
             Err(mpsc::error::TryRecvError::Disconnected) => break,
             Err(mpsc::error::TryRecvError::Empty) => {
                 // Registered before the check, so that a writer finishing
@@ -214,13 +234,31 @@ async fn next_batch(shared: &Writers, settings: BatchSettings) -> Option<Vec<Job
                 }
                 tokio::select! {
                     more = tokio::time::timeout_at(deadline, jobs.recv()) => match more {
-                        Ok(Some(job)) => batch.push(job),
+                        Ok(Some(job)) => job,
                         Ok(None) | Err(_) => break,
                     },
                     () = &mut finished => break,
                 }
             }
-        }
+        };
+        batch.extend(still_wanted(next, settings, metrics));
     }
     Some(batch)
+}
+
+/// `job`, unless nobody waits for it any more (its request was cut off:
+/// nothing was posted, and a retry runs it anew) or it waited in the queue
+/// longer than `queue_timeout` (answered unavailable, not posted).
+fn still_wanted(job: Job, settings: BatchSettings, metrics: &Metrics) -> Option<Job> {
+    if job.answer.is_closed() {
+        return None;
+    }
+    if job.queued.elapsed() > settings.queue_timeout {
+        metrics.pool_errors.with_label_values(&["postgres"]).inc();
+        let _ = job.answer.send(Err(LedgerError::Unavailable(
+            "no ledger writer was free in time".into(),
+        )));
+        return None;
+    }
+    Some(job)
 }

@@ -78,6 +78,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max: args.batch_max.max(1),
         linger: Duration::ZERO,
         writers: args.writers.max(1),
+        ..Default::default()
     };
     let metrics = tillcode_api::metrics::Metrics::new()?;
     let writer = (settings.max > 1)

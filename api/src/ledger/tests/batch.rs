@@ -189,6 +189,7 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
         max: 64,
         linger: Duration::from_millis(300),
         writers: 1,
+        ..BatchSettings::default()
     };
     let writer = Writer::start(f.db.pool(4), settings, metrics.clone());
     let barrier = Arc::new(Barrier::new(64));
@@ -230,6 +231,7 @@ async fn concurrent_retries_through_the_writer_with_one_key_have_exactly_one_eff
         max: 8,
         linger: Duration::from_millis(20),
         writers: 3,
+        ..BatchSettings::default()
     };
     let writer = Writer::start(
         f.db.pool(4),
@@ -286,6 +288,7 @@ async fn a_lone_posting_is_written_at_once_however_long_the_linger() {
         max: 64,
         linger: Duration::from_secs(60),
         writers: 2,
+        ..BatchSettings::default()
     };
     let writer = Writer::start(
         f.db.pool(4),
@@ -312,6 +315,7 @@ async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_m
         max: 64,
         linger: Duration::from_millis(100),
         writers: 2,
+        ..BatchSettings::default()
     };
     let writer = Writer::start(
         f.db.pool(4),
@@ -362,5 +366,71 @@ async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_m
         .unwrap();
     let unblocked = blocked.await.unwrap().unwrap();
     assert_eq!(unblocked.transfer.balance_after, 90);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_posting_that_waited_too_long_for_a_writer_is_refused_unposted() {
+    let mut f = fixture().await;
+    let stuck = f.merchant.account_with(&mut f.conn, 100).await;
+    let queued = f.merchant.account_with(&mut f.conn, 100).await;
+    let settings = BatchSettings {
+        max: 64,
+        linger: Duration::ZERO,
+        writers: 1,
+        queue_timeout: Duration::from_millis(100),
+    };
+    let writer = Writer::start(
+        f.db.pool(2),
+        settings,
+        crate::metrics::Metrics::new().unwrap(),
+    );
+    let mut holder = f.db.connect().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    diesel::sql_query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::from(stuck))
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let blocked = tokio::spawn({
+        let writer = writer.clone();
+        let posting = redeem_from(&f.merchant, "stuck", stuck, 10);
+        async move { writer.post(posting).await }
+    });
+    // The only writer now waits on the lock...
+    loop {
+        let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM pg_stat_activity \
+              WHERE datname = current_database() AND wait_event_type = 'Lock')",
+        ))
+        .get_result(&mut f.conn)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // ...while this posting queues for longer than the queue timeout.
+    let late = tokio::spawn({
+        let writer = writer.clone();
+        let posting = redeem_from(&f.merchant, "late", queued, 10);
+        async move { writer.post(posting).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    diesel::sql_query("COMMIT")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(blocked.await.unwrap().unwrap().transfer.balance_after, 90);
+    let refused = late.await.unwrap();
+    assert!(
+        matches!(refused, Err(LedgerError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(balance(&mut f.conn, &f.merchant, queued).await, 100);
     assert_ledger_sound(&mut f.conn).await;
 }
