@@ -46,6 +46,9 @@ pub struct SignedCall<T> {
     pub body: T,
     /// What a retry must repeat exactly: method, path and body bytes.
     pub request_hash: [u8; 32],
+    /// Set once [`SignedCall::require_active`] found the terminal active,
+    /// so that a refusal reads the status once, not once per step.
+    active_confirmed: std::sync::OnceLock<()>,
 }
 
 /// Authenticates the terminal (`require`: `Active`, or `ActiveAtPosting`
@@ -75,6 +78,7 @@ pub async fn signed_call<T: DeserializeOwned>(
         key,
         body,
         request_hash: hasher.finalize().into(),
+        active_confirmed: std::sync::OnceLock::new(),
     })
 }
 
@@ -114,7 +118,11 @@ impl<T> SignedCall<T> {
     /// Refuses the call unless its terminal is active now; a no-op when the
     /// status was read at authentication (see `Require::ActiveAtPosting`).
     pub async fn require_active(&self, state: &AppState) -> Result<(), ApiError> {
-        crate::terminals::auth::require_active(state, &self.terminal).await
+        if self.active_confirmed.get().is_none() {
+            crate::terminals::auth::require_active(state, &self.terminal).await?;
+            let _ = self.active_confirmed.set(());
+        }
+        Ok(())
     }
 
     /// A terminal that keeps submitting refused codes is suspended until a

@@ -322,36 +322,7 @@ async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_m
         settings,
         crate::metrics::Metrics::new().unwrap(),
     );
-    // Another transaction holds the stuck account's row.
-    let mut holder = f.db.connect().await;
-    diesel::sql_query("BEGIN")
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    diesel::sql_query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
-        .bind::<diesel::sql_types::Uuid, _>(Uuid::from(stuck))
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    let blocked = tokio::spawn({
-        let writer = writer.clone();
-        let posting = redeem_from(&f.merchant, "stuck", stuck, 10);
-        async move { writer.post(posting).await }
-    });
-    // Until one writer's batch waits on that lock.
-    loop {
-        let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-            "(SELECT count(*) FROM pg_stat_activity \
-              WHERE datname = current_database() AND wait_event_type = 'Lock')",
-        ))
-        .get_result(&mut f.conn)
-        .await
-        .unwrap();
-        if waiting > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (holder, blocked) = stick_a_writer(&mut f, &writer, stuck).await;
     // The other writer gathers for the linger at most, then writes.
     let posting = redeem_from(&f.merchant, "free", free, 10);
     let posted = tokio::time::timeout(Duration::from_secs(30), writer.post(posting))
@@ -360,10 +331,7 @@ async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_m
         .unwrap();
     assert_eq!(posted.transfer.balance_after, 90);
     assert!(!blocked.is_finished());
-    diesel::sql_query("COMMIT")
-        .execute(&mut holder)
-        .await
-        .unwrap();
+    release(holder).await;
     let unblocked = blocked.await.unwrap().unwrap();
     assert_eq!(unblocked.transfer.balance_after, 90);
     assert_ledger_sound(&mut f.conn).await;
@@ -385,22 +353,52 @@ async fn a_posting_that_waited_too_long_for_a_writer_is_refused_unposted() {
         settings,
         crate::metrics::Metrics::new().unwrap(),
     );
+    // The only writer now waits on the lock...
+    let (holder, blocked) = stick_a_writer(&mut f, &writer, stuck).await;
+    // ...while this posting queues for longer than the queue timeout.
+    let late = tokio::spawn({
+        let writer = writer.clone();
+        let posting = redeem_from(&f.merchant, "late", queued, 10);
+        async move { writer.post(posting).await }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release(holder).await;
+    assert_eq!(blocked.await.unwrap().unwrap().transfer.balance_after, 90);
+    let refused = late.await.unwrap();
+    assert!(
+        matches!(refused, Err(LedgerError::Unavailable(_))),
+        "{refused:?}"
+    );
+    assert_eq!(balance(&mut f.conn, &f.merchant, queued).await, 100);
+    assert_ledger_sound(&mut f.conn).await;
+}
+
+/// Another transaction locks `account`'s row, and a posting from it is sent
+/// through `writer`: returns once that posting's batch waits on the lock
+/// (the lock's holder, to [`release`], and the posting's task).
+async fn stick_a_writer(
+    f: &mut Fixture,
+    writer: &Writer,
+    account: AccountId,
+) -> (
+    AsyncPgConnection,
+    tokio::task::JoinHandle<Result<Posted, LedgerError>>,
+) {
     let mut holder = f.db.connect().await;
     diesel::sql_query("BEGIN")
         .execute(&mut holder)
         .await
         .unwrap();
     diesel::sql_query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
-        .bind::<diesel::sql_types::Uuid, _>(Uuid::from(stuck))
+        .bind::<diesel::sql_types::Uuid, _>(Uuid::from(account))
         .execute(&mut holder)
         .await
         .unwrap();
     let blocked = tokio::spawn({
         let writer = writer.clone();
-        let posting = redeem_from(&f.merchant, "stuck", stuck, 10);
+        let posting = redeem_from(&f.merchant, "stuck", account, 10);
         async move { writer.post(posting).await }
     });
-    // The only writer now waits on the lock...
     loop {
         let waiting: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
             "(SELECT count(*) FROM pg_stat_activity \
@@ -410,27 +408,16 @@ async fn a_posting_that_waited_too_long_for_a_writer_is_refused_unposted() {
         .await
         .unwrap();
         if waiting > 0 {
-            break;
+            return (holder, blocked);
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // ...while this posting queues for longer than the queue timeout.
-    let late = tokio::spawn({
-        let writer = writer.clone();
-        let posting = redeem_from(&f.merchant, "late", queued, 10);
-        async move { writer.post(posting).await }
-    });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Ends the transaction of [`stick_a_writer`]: the stuck batch goes on.
+async fn release(mut holder: AsyncPgConnection) {
     diesel::sql_query("COMMIT")
         .execute(&mut holder)
         .await
         .unwrap();
-    assert_eq!(blocked.await.unwrap().unwrap().transfer.balance_after, 90);
-    let refused = late.await.unwrap();
-    assert!(
-        matches!(refused, Err(LedgerError::Unavailable(_))),
-        "{refused:?}"
-    );
-    assert_eq!(balance(&mut f.conn, &f.merchant, queued).await, 100);
-    assert_ledger_sound(&mut f.conn).await;
 }
