@@ -210,7 +210,14 @@ redeem_field() {
 
 peak_rate=0
 peak_clients=0
-for mode in "${modes[@]}"; do
+# The group-commit setting the table leads with runs last, so that the paced
+# run at half its peak follows on the same API process: a server that has
+# been serving, with its caches of keys, devices and terminals warm, as a
+# till meets it on a Saturday (a restart's cold caches are measured by the
+# first run of each setting).
+run_order=("${modes[@]}")
+((${#modes[@]} == 1)) || run_order=("${modes[1]}" "${modes[0]}")
+for mode in "${run_order[@]}"; do
     stop_api
     if [[ $mode == on ]]; then start_api ""; else start_api 1; fi
     for c in "${client_counts[@]}"; do
@@ -226,10 +233,6 @@ done
 
 half=$(awk -v r="$peak_rate" 'BEGIN { printf "%.0f", r / 2 }')
 ((half > 0)) || die "no redemptions went through at any concurrency: $(tail -n 20 "$tmp/api.log")"
-if [[ ${modes[-1]} != "${modes[0]}" ]]; then
-    stop_api
-    if [[ ${modes[0]} == on ]]; then start_api ""; else start_api 1; fi
-fi
 log "goose redeem at half the peak: $half/s with $peak_clients users, ${seconds}s"
 goose_run half --workload redeem --users "$peak_clients" --seconds "$seconds" --rate "$half"
 

@@ -10,21 +10,24 @@
 #     5 s in the middle of the run (reports in the printed directory).
 # docs/performance.md ("2026-12-05, profiling") is what it found first.
 #
-# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--perf]
+# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--warmup S] [--perf]
 # --rate paces the users to N redemptions/s in all (default: as fast as they can).
+# --warmup runs the same load S seconds first, unmeasured (caches warm, as in
+# ops/bench.sh's run at half the peak).
 # Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
 source ops/lib.sh
 
-users=32 seconds=15 customers=10000 perf=false rate=()
+users=32 seconds=15 customers=10000 perf=false rate=() warmup=0
 while (($#)); do
     case $1 in
     --users) users=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --customers) customers=$2; shift 2 ;;
     --rate) rate=(--rate "$2"); shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
     --perf) perf=true; shift ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
@@ -104,6 +107,12 @@ curl -fs "$api/readyz" >/dev/null || die "the API did not become ready: $(tail -
 log "profile: seeding $customers customers"
 "$bin/goose-load" seed --api "$api" --database-url "$db_url" --dir "$work/data" \
     --customers "$customers" --terminals 20 --hot-devices "$users" >/dev/null
+if ((warmup > 0)); then
+    log "profile: warming up, $users users, ${warmup}s"
+    "$bin/goose-load" run --dir "$work/data" --database-url "$db_url" --api "$api" --summary "$out/warmup.json" \
+        --workload redeem --users "$users" --seconds "$warmup" "${rate[@]}" >"$out/warmup.out" 2>&1 ||
+        warn "goose-load reported wrong answers while warming up (see $out/warmup.out)"
+fi
 pg_psql -q -d "$db_url" -c "SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')" >/dev/null
 redis-cli -u "$redis_url" config resetstat >/dev/null
 
@@ -115,6 +124,8 @@ if $perf; then
     (sleep 5 && perf record -F 999 -g -p "$backends" -o "$out/postgres.perf" -- sleep 5) >/dev/null 2>&1 &
     perf_pids+=($!)
 fi
+: >"$out/metrics-before.txt"
+curl -fs "$api/metrics" >"$out/metrics-before.txt" || true
 log "profile: goose redeem, $users users, ${seconds}s"
 "$bin/goose-load" run --dir "$work/data" --database-url "$db_url" --api "$api" --summary "$out/summary.json" \
     --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" "${rate[@]}" \
@@ -131,20 +142,26 @@ print("CPU % of a core:", {k: v for k, v in d["cpu_percent_of_a_core"].items() i
 PY
 # Where the time of a redemption is spent inside the API (the rest of what
 # goose measured is the load generator and the network): the server's own
-# histograms, as cumulative shares per bucket.
-python3 - "$out/metrics.txt" <<'PY'
+# histograms over the measured run (less what the warm-up counted), as
+# cumulative shares per bucket.
+python3 - "$out/metrics.txt" "$out/metrics-before.txt" <<'PY'
 import re, sys
+def histograms(path):
+    found = {}
+    for line in open(path):
+        m = re.match(r'(tillcode_\w+)_bucket\{(.*)le="([^"]+)"\} (\S+)', line)
+        if m:
+            name, labels, le, count = m.groups()
+            found[(name, labels, le)] = float(count)
+    return found
+before = histograms(sys.argv[2])
 buckets = {}
-for line in open(sys.argv[1]):
-    m = re.match(r'(tillcode_\w+)_bucket\{(.*)le="([^"]+)"\} (\S+)', line)
-    if not m:
-        continue
-    name, labels, le, count = m.groups()
+for (name, labels, le), count in histograms(sys.argv[1]).items():
     if name.endswith("http_request_duration_seconds") and 'route="/v1/redemptions"' not in labels:
         continue
     if name.endswith("http_request_duration_seconds") and 'status="201"' not in labels:
         continue
-    buckets.setdefault(name, []).append((float(le), float(count)))
+    buckets.setdefault(name, []).append((float(le), count - before.get((name, labels, le), 0)))
 for name, rows in sorted(buckets.items()):
     total = rows[-1][1] or 1
     shares = ", ".join(f"<={le:g}: {count / total:.0%}" for le, count in rows if le != float("inf"))
