@@ -10,17 +10,20 @@
 #     5 s in the middle of the run (reports in the printed directory).
 # docs/performance.md ("2026-12-05, profiling") is what it found first.
 #
-# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--warmup S] [--perf]
+# Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--warmup S]
+#                       [--api-bin PATH] [--perf]
 # --rate paces the users to N redemptions/s in all (default: as fast as they can).
 # --warmup runs the same load S seconds first, unmeasured (caches warm, as in
 # ops/bench.sh's run at half the peak).
+# --api-bin profiles that build of tillcode-api instead of this tree's (A/B
+# runs alternating two builds, e.g. one copied out before a change).
 # Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
 source ops/lib.sh
 
-users=32 seconds=15 customers=10000 perf=false rate=() warmup=0
+users=32 seconds=15 customers=10000 perf=false rate=() warmup=0 api_bin=""
 while (($#)); do
     case $1 in
     --users) users=$2; shift 2 ;;
@@ -28,6 +31,7 @@ while (($#)); do
     --customers) customers=$2; shift 2 ;;
     --rate) rate=(--rate "$2"); shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --api-bin) api_bin=$2; shift 2 ;;
     --perf) perf=true; shift ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
@@ -48,6 +52,8 @@ log "profile: building tillcode-api and goose-load (release)"
 cargo build --release --locked -q -p tillcode-api -p tillcode-load-tests --bin tillcode-api --bin goose-load
 target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 bin=$target/release
+api_bin=${api_bin:-$bin/tillcode-api}
+[[ -x $api_bin ]] || die "--api-bin $api_bin is not an executable"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 out=$target/profile/last
@@ -96,7 +102,7 @@ api_port=$(free_port)
 api="http://127.0.0.1:$api_port"
 TILLCODE_DATABASE_URL=$db_url TILLCODE_REDIS_URL=$redis_url TILLCODE_BIND="127.0.0.1:$api_port" \
     TILLCODE_DATABASE_POOL_SIZE=32 TILLCODE_REDIS_POOL_SIZE=32 TILLCODE_LOG=warn \
-    "$bin/tillcode-api" serve >"$out/api.log" 2>&1 &
+    "$api_bin" serve >"$out/api.log" 2>&1 &
 api_pid=$!
 for _ in $(seq 100); do
     curl -fs "$api/readyz" >/dev/null && break
