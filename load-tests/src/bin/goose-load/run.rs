@@ -60,7 +60,14 @@ pub struct RunArgs {
     /// Also write the summary JSON here.
     #[arg(long)]
     pub summary: Option<PathBuf>,
-    /// More goose options, after `--` (e.g. `-- --report-file report.html`).
+    /// Keep goose's own metrics and end-of-run report (needed for goose's
+    /// `--report-file`). Off by default: the summary is this tool's own,
+    /// and goose's aggregation cost the load generator, on the same cores
+    /// as the API, about 13% more CPU per request (docs/performance.md).
+    #[arg(long)]
+    pub goose_metrics: bool,
+    /// More goose options, after `--` (e.g. `--goose-metrics -- --report-file
+    /// report.html`).
     #[arg(last = true)]
     pub goose: Vec<String>,
 }
@@ -345,6 +352,9 @@ async fn attack(args: &RunArgs, host: &str) -> anyhow::Result<()> {
         "--run-time",
         &run_time,
     ];
+    if !args.goose_metrics {
+        options.push("--no-metrics");
+    }
     options.extend(args.goose.iter().map(String::as_str));
     let config = GooseConfiguration::parse_args_default(&options)
         .map_err(|e| anyhow::anyhow!("goose options: {e}"))?;
