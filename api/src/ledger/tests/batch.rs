@@ -15,6 +15,18 @@ fn redeem_from(m: &TestMerchant, key: &str, account: AccountId, n: i64) -> Posti
     )
 }
 
+/// A writer over `pool_size` connections of the fixture's database, and the
+/// metrics it reports to.
+fn start_writer(
+    f: &Fixture,
+    pool_size: usize,
+    settings: BatchSettings,
+) -> (Writer, crate::metrics::Metrics) {
+    let metrics = crate::metrics::Metrics::new().unwrap();
+    let writer = Writer::start(f.db.pool(pool_size), settings, metrics.clone());
+    (writer, metrics)
+}
+
 #[tokio::test]
 async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
     let mut f = fixture().await;
@@ -182,7 +194,6 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
  {
     let mut f = fixture().await;
     let account = f.merchant.account_with(&mut f.conn, 100).await;
-    let metrics = crate::metrics::Metrics::new().unwrap();
     // One writer that waits long enough for every request to queue: the
     // test is about what batching must preserve, not about timing.
     let settings = BatchSettings {
@@ -191,7 +202,7 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
         writers: 1,
         ..BatchSettings::default()
     };
-    let writer = Writer::start(f.db.pool(4), settings, metrics.clone());
+    let (writer, metrics) = start_writer(&f, 4, settings);
     let barrier = Arc::new(Barrier::new(64));
     let tasks = (0..64).map(|i| {
         let (writer, barrier) = (writer.clone(), barrier.clone());
@@ -233,11 +244,7 @@ async fn concurrent_retries_through_the_writer_with_one_key_have_exactly_one_eff
         writers: 3,
         ..BatchSettings::default()
     };
-    let writer = Writer::start(
-        f.db.pool(4),
-        settings,
-        crate::metrics::Metrics::new().unwrap(),
-    );
+    let (writer, _) = start_writer(&f, 4, settings);
     let transfers_before = transfer_count(&mut f.conn).await;
     let tasks = (0..32).map(|_| {
         let writer = writer.clone();
@@ -261,12 +268,11 @@ async fn concurrent_retries_through_the_writer_with_one_key_have_exactly_one_eff
 async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
     let mut f = fixture().await;
     let account = f.merchant.account_with(&mut f.conn, 100).await;
-    let metrics = crate::metrics::Metrics::new().unwrap();
     let settings = BatchSettings {
         max: 1,
         ..BatchSettings::default()
     };
-    let writer = Writer::start(f.db.pool(2), settings, metrics.clone());
+    let (writer, metrics) = start_writer(&f, 2, settings);
 
     let posted = writer
         .post(redeem_from(&f.merchant, "alone", account, 40))
@@ -290,11 +296,7 @@ async fn a_lone_posting_is_written_at_once_however_long_the_linger() {
         writers: 2,
         ..BatchSettings::default()
     };
-    let writer = Writer::start(
-        f.db.pool(4),
-        settings,
-        crate::metrics::Metrics::new().unwrap(),
-    );
+    let (writer, _) = start_writer(&f, 4, settings);
     for key in ["first", "second"] {
         let posting = redeem_from(&f.merchant, key, account, 10);
         let posted = tokio::time::timeout(Duration::from_secs(30), writer.post(posting))
@@ -317,11 +319,7 @@ async fn a_batch_stuck_on_a_lock_holds_up_the_other_postings_for_the_linger_at_m
         writers: 2,
         ..BatchSettings::default()
     };
-    let writer = Writer::start(
-        f.db.pool(4),
-        settings,
-        crate::metrics::Metrics::new().unwrap(),
-    );
+    let (writer, _) = start_writer(&f, 4, settings);
     let (holder, blocked) = stick_a_writer(&mut f, &writer, stuck).await;
     // The other writer gathers for the linger at most, then writes.
     let posting = redeem_from(&f.merchant, "free", free, 10);
@@ -348,11 +346,7 @@ async fn a_posting_that_waited_too_long_for_a_writer_is_refused_unposted() {
         writers: 1,
         queue_timeout: Duration::from_millis(100),
     };
-    let writer = Writer::start(
-        f.db.pool(2),
-        settings,
-        crate::metrics::Metrics::new().unwrap(),
-    );
+    let (writer, _) = start_writer(&f, 2, settings);
     // The only writer now waits on the lock...
     let (holder, blocked) = stick_a_writer(&mut f, &writer, stuck).await;
     // ...while this posting queues for longer than the queue timeout.
