@@ -41,10 +41,7 @@ impl DbPools {
 
     /// One pool for every thread (tests and tools).
     pub fn single(pool: DbPool) -> Self {
-        Self(
-            PerThread::build(1, || Ok::<_, std::convert::Infallible>(pool.clone()))
-                .unwrap_or_else(|never| match never {}),
-        )
+        Self(PerThread::single(pool))
     }
 
     /// A connection from the calling thread's pool.

@@ -29,6 +29,11 @@ impl<T> PerThread<T> {
         Ok(Self(items.into()))
     }
 
+    /// One item that every thread shares.
+    pub fn single(item: T) -> Self {
+        Self(Arc::from([item]))
+    }
+
     /// The calling thread's item.
     pub fn mine(&self) -> &T {
         &self.0[thread_number() % self.0.len()]

@@ -72,23 +72,21 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     // own (`per_thread`): the Postgres connections split between them, and a
     // Redis pool each, with one more for the main thread.
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let db = db::DbPools::per_thread(workers, || {
+    let server_pool = |size| {
         db::server_pool(
             config.database.url.expose(),
-            config.database.pool_size.div_ceil(workers),
+            size,
             config.timeouts.database_pool,
             config.timeouts.database_statement,
         )
+    };
+    let db = db::DbPools::per_thread(workers, || {
+        server_pool(config.database.pool_size.div_ceil(workers))
     })?;
     // The ledger's writers (tasks of the main thread) get connections of
     // their own. Without batching, handlers post on their own pools.
     let ledger_db = if config.ledger_batch.max > 1 {
-        db::DbPools::single(db::server_pool(
-            config.database.url.expose(),
-            config.ledger_batch.writers,
-            config.timeouts.database_pool,
-            config.timeouts.database_statement,
-        )?)
+        db::DbPools::single(server_pool(config.ledger_batch.writers)?)
     } else {
         db.clone()
     };
