@@ -10,6 +10,10 @@
 #      ledger's group commit on (TILLCODE_LEDGER_BATCH_MAX unset) and off (=1);
 #   3. a second run paced at half the peak measures latency under load that
 #      is not saturating;
+#   (and, before the redemptions, the goose workload `healthz` at the same
+#   concurrencies: GET /healthz, no signature, code, Redis or Postgres: the
+#   most requests per second any HTTP API gets through this load generator
+#   on this machine, the ceiling the redemptions are measured under)
 #   4. `tillcode-api verify-ledger` must be clean, and the redemptions the
 #      load generator saw acknowledged must equal the ledger's redeem transfers.
 # It prints a markdown table (docs/performance.md keeps the history).
@@ -208,6 +212,11 @@ redeem_field() {
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ops"].get("redeem", {}).get(sys.argv[2], 0))' "$1" "$2"
 }
 
+for c in "${client_counts[@]}"; do
+    log "goose healthz (the HTTP ceiling): $c users, ${seconds}s"
+    goose_run "healthz-$c" --workload healthz --users "$c" --seconds "$seconds"
+done
+
 peak_rate=0
 peak_clients=0
 # The group-commit setting the table leads with runs last, so that the paced
@@ -279,8 +288,11 @@ def load(name):
 
 print(f"\nops/bench.sh --seconds {seconds} --clients {clients}: {customers} customers, {terminals} terminals;"
       f" {cores} cores, {mem} GiB, PostgreSQL {pg}, Redis {redis}\n")
-print("| group commit | clients | pgbench tps (clients) | Tillcode redemptions/s | ratio | p50 ms | p95 ms | p99 ms | failed | CPU % api / postgres / redis / goose |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+def ceiling(c):
+    return load(f"healthz-{c}")["ops"].get("healthz", {}).get("per_sec", 0)
+
+print("| group commit | clients | pgbench tps (clients) | HTTP ceiling /s | Tillcode redemptions/s | ratio | p50 ms | p95 ms | p99 ms | failed | CPU % api / postgres / redis / goose |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 for mode in modes.split():
     for c in clients.split(","):
         s = load(f"redeem-{mode}-{c}")
@@ -288,7 +300,7 @@ for mode in modes.split():
         cpu = s["cpu_percent_of_a_core"]
         ratio = r.get("per_sec", 0) / float(tps[c]) if float(tps[c]) > 0 else 0
         redis_cpu = f"{cpu['redis']:.0f}" if "redis" in cpu else "-"
-        print(f"| {mode} | {c} | {float(tps[c]):.0f} ({pgc[c]}) | {r.get('per_sec', 0):.0f} | {ratio:.2f} |"
+        print(f"| {mode} | {c} | {float(tps[c]):.0f} ({pgc[c]}) | {ceiling(c):.0f} | {r.get('per_sec', 0):.0f} | {ratio:.2f} |"
               f" {r.get('p50_ms', 0):.1f} | {r.get('p95_ms', 0):.1f} | {r.get('p99_ms', 0):.1f} | {s['failed']} |"
               f" {cpu.get('api', 0):.0f} / {cpu.get('postgres', 0):.0f} / {redis_cpu} / {cpu.get('load_generator', 0):.0f} |")
 if len(modes.split()) == 2:
@@ -297,6 +309,15 @@ if len(modes.split()) == 2:
     for c in clients.split(","):
         on, off = (load(f"redeem-{m}-{c}")["ops"].get("redeem", {}).get("per_sec", 0) for m in ("on", "off"))
         print(f"| {c} | {on:.0f} | {off:.0f} | {on / off if off else 0:.2f} |")
+print("\nThe HTTP ceiling is the goose workload `healthz` (GET /healthz: no signature, code, Redis or Postgres)"
+      " against the same API: no HTTP service reaches more through this load generator here.")
+print("\n| clients | HTTP ceiling /s | its CPU % api / goose | pgbench tps / ceiling |")
+print("|---:|---:|---|---:|")
+for c in clients.split(","):
+    f = load(f"healthz-{c}")
+    cpu = f["cpu_percent_of_a_core"]
+    print(f"| {c} | {ceiling(c):.0f} | {cpu.get('api', 0):.0f} / {cpu.get('load_generator', 0):.0f} |"
+          f" {float(tps[c]) / ceiling(c) if ceiling(c) else 0:.2f} |")
 s = load("half")
 r = s["ops"].get("redeem", {})
 print(f"\nAt 50% of peak ({half}/s paced, {peak_clients} users, group commit {modes.split()[0]}): "
@@ -327,7 +348,7 @@ status=0
     warn "$runs_failed runs had wrong answers or balances that do not reconcile"
     status=1
 }
-for json in "$tmp"/redeem-*.json "$tmp"/half.json "$tmp"/soak.json; do
+for json in "$tmp"/healthz-*.json "$tmp"/redeem-*.json "$tmp"/half.json "$tmp"/soak.json; do
     [[ -f $json ]] || continue
     failed=$(json_field "$json" failed)
     ((failed == 0)) || {

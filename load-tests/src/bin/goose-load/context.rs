@@ -27,6 +27,10 @@ pub enum Workload {
     Hot,
     /// Redemptions, while a few managers' dashboards refresh every second.
     Dashboard,
+    /// `GET /healthz` only: no signature, code, Redis or Postgres. The most
+    /// requests per second any HTTP API gets through this load generator on
+    /// this machine; the bench's ceiling for the others.
+    Healthz,
 }
 
 impl Workload {
@@ -38,6 +42,7 @@ impl Workload {
             Self::Mixed => "mixed",
             Self::Hot => "hot",
             Self::Dashboard => "dashboard",
+            Self::Healthz => "healthz",
         }
     }
 
@@ -48,7 +53,7 @@ impl Workload {
 
     /// Whether the users pay with pre-made offline tokens.
     pub fn uses_offline_codes(self) -> bool {
-        !matches!(self, Self::Online)
+        !matches!(self, Self::Online | Self::Healthz)
     }
 }
 

@@ -100,7 +100,24 @@ pub async fn step(user: &mut GooseUser) -> TransactionResult {
             7 | 8 => accrue(user, context, &state, step).await,
             _ => balance(user, context, &state).await,
         },
+        Workload::Healthz => healthz(user, context).await,
     }
+}
+
+/// `GET /healthz`: a 200 with `{"status":"ok"}`, nothing else.
+async fn healthz(user: &mut GooseUser, context: &Context) -> TransactionResult {
+    let builder = user.get_request_builder(&GooseMethod::Get, "/healthz")?;
+    let started = Instant::now();
+    let (metric, answer) = send(user, "healthz", builder).await?;
+    let outcome = match answer {
+        Err(e) => Outcome::Refused(e),
+        Ok((status, bytes)) if status != 200 => Outcome::Refused(failure_reason(status, &bytes)),
+        Ok((_, bytes)) if bytes.as_slice() == br#"{"status":"ok"}"# => Outcome::Ok,
+        Ok((_, bytes)) => {
+            Outcome::WrongAnswer(format!("healthz: {}", String::from_utf8_lossy(&bytes)))
+        }
+    };
+    finish(user, context, "healthz", started, metric, outcome, None)
 }
 
 /// What came back: the status and body, or why nothing did.
