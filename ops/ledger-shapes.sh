@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # What a redemption costs Postgres by how many rows it writes: pgbench runs
-# batches of redemptions stored two ways (load-tests/pgbench/shapes/):
+# batches of redemptions stored two ways (load-tests/pgbench/shapes/, each after updates.sql):
 #   six_rows  what `ledger_post_batch` writes today per redemption: the
 #             device's replay floor and the balance updated, a transfer, two
 #             ledger entries, the spent code and the idempotency key;
@@ -33,9 +33,13 @@ ensure_apt_packages "postgresql-client have_cmd psql" "postgresql pgbench --vers
 admin_url=${TILLCODE_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
 require_postgres "$admin_url" TILLCODE_BENCH_DATABASE_URL
 db="tillcode_shapes_$$_$RANDOM"
+script=$(mktemp)
 url=$(pg_url_with_db "$admin_url" "$db")
 # shellcheck disable=SC2317 # run by the EXIT trap
-cleanup() { pg_drop_db "$admin_url" "$db" >/dev/null 2>&1 || true; }
+cleanup() {
+    pg_drop_db "$admin_url" "$db" >/dev/null 2>&1 || true
+    rm -f "$script"
+}
 trap cleanup EXIT
 pg_create_db "$admin_url" "$db"
 
@@ -52,7 +56,10 @@ for batch in "${batch_sizes[@]}"; do
         pg_psql -d "$url" -v naccounts="$accounts" -f "$dir/setup.sql" >/dev/null 2>&1 ||
             die "setup failed: $(pg_psql -d "$url" -v naccounts="$accounts" -f "$dir/setup.sql" 2>&1 | tail -n 5)"
         pg_psql -d "$url" -c checkpoint
-        out=$(pgbench -n -M prepared -c "$clients" -j "$jobs" -T "$seconds" -f "$dir/$shape.sql" \
+        # pgbench takes one file per script: the shared start, then the shape's rest.
+        # (The shape's own comment lines would land inside the statement.)
+        { cat "$dir/updates.sql"; sed '/^--/d' "$dir/$shape.sql"; } >"$script"
+        out=$(pgbench -n -M prepared -c "$clients" -j "$jobs" -T "$seconds" -f "$script" \
             -D naccounts="$accounts" -D batch="$batch" "$url" 2>&1) || die "pgbench failed: $out"
         tps=$(awk '/^tps = / { print $3; exit }' <<<"$out")
         [[ -n $tps ]] || die "no 'tps = ' line in pgbench's output: $out"

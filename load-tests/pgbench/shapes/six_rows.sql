@@ -1,18 +1,6 @@
--- One batch of :batch redemptions as `ledger_post_batch` stores them today
--- (see setup.sql). Batches take aligned blocks of accounts, so two clients
--- never wait on each other's rows.
-\set base random(0, :naccounts / :batch - 1) * :batch + 1
-\set last :base + :batch - 1
-WITH floored AS (
-    UPDATE shape_devices d SET floor_ms = d.floor_ms + 1
-    WHERE d.merchant_id = '00000000-0000-0000-0000-000000000001'
-      AND d.id BETWEEN :base AND :last AND d.status = 'active'
-    RETURNING d.id
-), moved AS (
-    UPDATE shape_accounts a SET balance = a.balance - 1, updated_at = now()
-    WHERE a.merchant_id = '00000000-0000-0000-0000-000000000001'
-      AND a.id BETWEEN :base AND :last AND a.balance >= 1
-    RETURNING a.merchant_id, a.id, a.balance, gen_random_uuid() AS transfer_id
+-- (after updates.sql) The rest of a batch as `ledger_post_batch` stores it
+-- today: a transfer, two entries, the spent code and the idempotency key
+-- per redemption (see setup.sql).
 ), transfer AS (
     INSERT INTO shape_transfers (merchant_id, id, kind, account_id, balance_change, balance_after,
                                  terminal_id, code_kind)
