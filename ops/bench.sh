@@ -7,13 +7,13 @@
 #      with a fresh database and its own Redis prefix, gets the goose
 #      workload `redeem` (signed offline-token redemptions across 10,000
 #      customers and 20 terminals) at the same concurrencies, with the
-#      ledger's group commit on (TILLCODE_LEDGER_BATCH_MAX unset) and off (=1);
+#      ledger's group commit on (TILLCODE_LEDGER_BATCH_MAX unset) and off (=1).
+#      Before them, on the same API, the goose workload `healthz` (GET
+#      /healthz: no signature, code, Redis or Postgres) at the same
+#      concurrencies: the most requests per second any HTTP service gets
+#      through this load generator here, the ceiling the redemptions are under;
 #   3. a second run paced at half the peak measures latency under load that
 #      is not saturating;
-#   (and, before the redemptions, the goose workload `healthz` at the same
-#   concurrencies: GET /healthz, no signature, code, Redis or Postgres: the
-#   most requests per second any HTTP API gets through this load generator
-#   on this machine, the ceiling the redemptions are measured under)
 #   4. `tillcode-api verify-ledger` must be clean, and the redemptions the
 #      load generator saw acknowledged must equal the ledger's redeem transfers.
 # It prints a markdown table (docs/performance.md keeps the history).
