@@ -11,19 +11,21 @@
 # docs/performance.md ("2026-12-05, profiling") is what it found first.
 #
 # Usage: ops/profile.sh [--users 32] [--seconds 15] [--customers 10000] [--rate N] [--warmup S]
-#                       [--api-bin PATH] [--perf]
+#                       [--api-bin PATH] [--sign-at-send] [--perf]
 # --rate paces the users to N redemptions/s in all (default: as fast as they can).
 # --warmup runs the same load S seconds first, unmeasured (caches warm, as in
 # ops/bench.sh's run at half the peak).
 # --api-bin profiles that build of tillcode-api instead of this tree's (A/B
 # runs alternating two builds, e.g. one copied out before a change).
+# --sign-at-send has goose-load sign each redemption when it sends it, not in
+# advance (the tills' signing then also runs on this machine).
 # Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
 source ops/lib.sh
 
-users=32 seconds=15 customers=10000 perf=false rate=() warmup=0 api_bin=""
+users=32 seconds=15 customers=10000 perf=false rate=() warmup=0 api_bin="" signing=()
 while (($#)); do
     case $1 in
     --users) users=$2; shift 2 ;;
@@ -32,6 +34,7 @@ while (($#)); do
     --rate) rate=(--rate "$2"); shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --api-bin) api_bin=$2; shift 2 ;;
+    --sign-at-send) signing=(--sign-at-send); shift ;;
     --perf) perf=true; shift ;;
     *) die "unknown option $1 (see the comment at the top of $0)" ;;
     esac
@@ -116,7 +119,7 @@ log "profile: seeding $customers customers"
 if ((warmup > 0)); then
     log "profile: warming up, $users users, ${warmup}s"
     "$bin/goose-load" run --dir "$work/data" --database-url "$db_url" --api "$api" --summary "$out/warmup.json" \
-        --workload redeem --users "$users" --seconds "$warmup" "${rate[@]}" >"$out/warmup.out" 2>&1 ||
+        --workload redeem --users "$users" --seconds "$warmup" "${rate[@]}" "${signing[@]}" >"$out/warmup.out" 2>&1 ||
         warn "goose-load reported wrong answers while warming up (see $out/warmup.out)"
 fi
 pg_psql -q -d "$db_url" -c "SELECT pg_stat_statements_reset(), pg_stat_reset(), pg_stat_reset_shared('wal')" >/dev/null
@@ -134,7 +137,7 @@ fi
 curl -fs "$api/metrics" >"$out/metrics-before.txt" || true
 log "profile: goose redeem, $users users, ${seconds}s"
 "$bin/goose-load" run --dir "$work/data" --database-url "$db_url" --api "$api" --summary "$out/summary.json" \
-    --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" "${rate[@]}" \
+    --cpu "api=$api_pid" --cpu "redis=$redis_pid" --workload redeem --users "$users" --seconds "$seconds" "${rate[@]}" "${signing[@]}" \
     >"$out/goose.out" 2>&1 || warn "goose-load reported wrong answers (see $out/goose.out)"
 ((${#perf_pids[@]} == 0)) || wait "${perf_pids[@]}"
 curl -fs "$api/metrics" >"$out/metrics.txt" || true
@@ -143,7 +146,8 @@ python3 - "$out/summary.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 r = d["ops"]["redeem"]
-print(f"redemptions/s {r['per_sec']:.0f}, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, failed {r['failed']}")
+print(f"redemptions/s {r['per_sec']:.0f}, p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms, failed {r['failed']}, "
+      f"late codes {d.get('late_codes')}, late signatures {d.get('late_signatures')}")
 print("CPU % of a core:", {k: v for k, v in d["cpu_percent_of_a_core"].items() if k != "seconds"})
 PY
 # Where the time of a redemption is spent inside the API (the rest of what

@@ -41,6 +41,10 @@ pub struct Recorder {
     window_start: std::sync::OnceLock<Instant>,
     /// Codes made during the run because the pre-made ones ran out or aged.
     pub late_codes: AtomicU64,
+    /// Redemptions signed during the run, in the workloads that sign in
+    /// advance: their pre-signed request aged or ran out (every one of them
+    /// with `--sign-at-send`).
+    pub late_signatures: AtomicU64,
     inner: Mutex<Inner>,
 }
 
@@ -61,6 +65,7 @@ impl Recorder {
             running: AtomicUsize::new(0),
             window_start: std::sync::OnceLock::new(),
             late_codes: AtomicU64::new(0),
+            late_signatures: AtomicU64::new(0),
             inner: Mutex::new(Inner::default()),
         }
     }
@@ -172,6 +177,7 @@ impl Recorder {
         json!({
             "window_seconds": window,
             "late_codes": self.late_codes.load(Ordering::Relaxed),
+            "late_signatures": self.late_signatures.load(Ordering::Relaxed),
             "ops": ops,
         })
     }

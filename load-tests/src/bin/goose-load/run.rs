@@ -19,10 +19,10 @@ use tillcode_api::schema::{accounts, devices};
 use uuid::Uuid;
 
 use crate::api::{Api, Till};
-use crate::context::{self, Code, Context, Phone, Plan, Workload, make_code, now_ms};
+use crate::context::{self, Code, Context, Phone, Plan, Presigned, Workload, make_code, now_ms};
 use crate::dataset::{Dataset, DeviceEntry};
 use crate::recorder::Recorder;
-use crate::workloads::{dashboard, start, start_dashboard, step};
+use crate::workloads::{amount_for, dashboard, start, start_dashboard, step};
 
 #[derive(clap::Args)]
 pub struct RunArgs {
@@ -46,6 +46,11 @@ pub struct RunArgs {
     /// Codes made in advance, per second of the run (for all users).
     #[arg(long, default_value_t = 4_000)]
     pub codes_per_second: u64,
+    /// Sign each redemption when it is sent, not in advance: the load
+    /// generator then also does the tills' signing on the API's machine
+    /// (how every run before 2026-12-06, session 7, was measured).
+    #[arg(long)]
+    pub sign_at_send: bool,
     /// Dashboard workload: how many of the users are managers reading it.
     #[arg(long, default_value_t = 2)]
     pub dashboard_users: usize,
@@ -181,10 +186,14 @@ async fn run_async(args: RunArgs) -> anyhow::Result<bool> {
         .first(&mut conn)
         .await?;
     let t0 = now_ms().max(floor.map_or(0, |f| u64::try_from(f).unwrap_or(0) + 1));
-    let plans = plans(&args, &dataset, &phones, tills.len(), t0)?;
+    let plans = plans(&args, &dataset, &phones, &tills, t0)?;
     let made: usize = plans.iter().map(|p| p.codes.len()).sum();
+    let signed: usize = plans
+        .iter()
+        .map(|p| p.codes.iter().filter(|c| c.presigned.is_some()).count())
+        .sum();
     eprintln!(
-        "goose-load: {} phones, {made} codes made in advance, ready in {:.1}s",
+        "goose-load: {} phones, {made} codes made in advance ({signed} redemptions signed), ready in {:.1}s",
         phones.len(),
         prepared.elapsed().as_secs_f64()
     );
@@ -269,27 +278,34 @@ async fn balances(
 
 /// Each user gets a terminal, the phones only it pays with, and its codes:
 /// round after round over its phones, each round 1 ms newer than the last
-/// (a phone's tokens must be presented in the order they were made).
+/// (a phone's tokens must be presented in the order they were made). In the
+/// redemption workloads the first of them also get their request signed by
+/// the user's terminal.
 fn plans(
     args: &RunArgs,
     dataset: &Dataset,
     phones: &[Phone],
-    tills: usize,
+    tills: &[Till],
     t0: u64,
 ) -> anyhow::Result<Vec<Plan>> {
     let users = args.users;
-    let per_user = if args.workload.uses_offline_codes() {
-        // No more than the API takes before they age; a longer run (a soak)
-        // makes the rest as it goes, and says how many.
-        let horizon = (args.seconds + 3).min(context::CODE_MAX_AGE_MS / 1000);
-        let per_second = match args.rate {
-            Some(rate) => args.codes_per_second.min((rate * 1.2).ceil() as u64),
-            None => args.codes_per_second,
-        };
-        let total = per_second.saturating_mul(horizon);
-        (total as usize).div_ceil(users) + 8
-    } else {
-        0
+    let per_second = match args.rate {
+        Some(rate) => args.codes_per_second.min((rate * 1.2).ceil() as u64),
+        None => args.codes_per_second,
+    };
+    // No more than the API takes before they age; a longer run (a soak)
+    // makes the rest as it goes, and says how many.
+    let per_user = |max_age_ms: u64| {
+        let horizon = (args.seconds + 3).min(max_age_ms / 1000);
+        (per_second.saturating_mul(horizon) as usize).div_ceil(users) + 8
+    };
+    let (per_user, signed_per_user) = match args.workload {
+        w if w.only_redeems() && !args.sign_at_send => (
+            per_user(context::CODE_MAX_AGE_MS),
+            per_user(context::PRESIGNED_MAX_AGE_MS),
+        ),
+        w if w.uses_offline_codes() => (per_user(context::CODE_MAX_AGE_MS), 0),
+        _ => (0, 0),
     };
     let assignments: Vec<Vec<usize>> = (0..users)
         .map(|u| (u..phones.len()).step_by(users).collect())
@@ -301,15 +317,24 @@ fn plans(
         let chunk = users.div_ceil(threads);
         let handles: Vec<_> = assignments
             .chunks(chunk.max(1))
-            .map(|mine| {
+            .enumerate()
+            .map(|(c, mine)| {
                 scope.spawn(move || {
                     mine.iter()
-                        .map(|own| {
+                        .enumerate()
+                        .map(|(k, own)| {
+                            let till = &tills[(c * chunk + k) % tills.len()];
                             (0..per_user)
                                 .map(|i| {
                                     let phone = own[i % own.len()];
                                     let issued = t0 + (i / own.len()) as u64;
-                                    make_code(merchant, phones, phone, issued)
+                                    let mut code = make_code(merchant, phones, phone, issued)?;
+                                    if i < signed_per_user {
+                                        let amount = amount_for(i as u64 + 1);
+                                        code.presigned =
+                                            Some(Presigned::sign(till, &code.payload, amount)?);
+                                    }
+                                    Ok(code)
                                 })
                                 .collect::<anyhow::Result<VecDeque<_>>>()
                         })
@@ -331,7 +356,7 @@ fn plans(
         .zip(codes)
         .enumerate()
         .map(|(u, (phones, codes))| Plan {
-            till: u % tills,
+            till: u % tills.len(),
             phones,
             codes,
         })

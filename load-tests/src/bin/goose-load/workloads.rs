@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::api::failure_reason;
-use crate::context::{Code, Context, ONLINE_KEY_LIFE, ONLINE_LIVE_KEYS, UserState, Workload, ctx};
+use crate::context::{
+    Code, Context, ONLINE_KEY_LIFE, ONLINE_LIVE_KEYS, REDEEM_PATH, UserState, Workload, ctx,
+};
 use crate::recorder::Outcome;
 
 type Shared = Arc<Mutex<UserState>>;
@@ -157,6 +159,16 @@ fn signed_post(
     let till = &context.tills[lock(state).till];
     let bytes = serde_json::to_vec(body).map_err(custom)?;
     let headers = till.sign("POST", path, Some(&bytes)).map_err(custom)?;
+    post_with(user, path, bytes, &headers)
+}
+
+/// A POST of `bytes` with the signed `headers` made for it.
+fn post_with(
+    user: &GooseUser,
+    path: &str,
+    bytes: Vec<u8>,
+    headers: &tillcode_cashier::SignedHeaders,
+) -> Result<reqwest::RequestBuilder, Box<TransactionError>> {
     let mut builder = user
         .get_request_builder(&GooseMethod::Post, path)?
         .header("Content-Type", "application/json");
@@ -194,7 +206,7 @@ fn field_i64(body: &Value, name: &str) -> Result<i64, String> {
 }
 
 /// 1 to 5 points: varied, and never near a balance.
-fn amount_for(step: u64) -> i64 {
+pub fn amount_for(step: u64) -> i64 {
     1 + (step % 5) as i64
 }
 
@@ -218,10 +230,27 @@ async fn redeem(
     code: Code,
     kind: &'static str,
 ) -> TransactionResult {
-    let amount = amount_for(step);
     let account = context.phones[code.phone].account;
-    let body = json!({"code": code.payload, "amount": amount});
-    let builder = signed_post(user, context, state, "/v1/redemptions", &body)?;
+    let (amount, builder) = match code.presigned {
+        Some(presigned) if presigned.fresh() => {
+            let builder = post_with(user, REDEEM_PATH, presigned.body, &presigned.headers)?;
+            (presigned.amount, builder)
+        }
+        _ => {
+            if context.workload.only_redeems() {
+                context
+                    .recorder
+                    .late_signatures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            let amount = amount_for(step);
+            let body = json!({"code": code.payload, "amount": amount});
+            (
+                amount,
+                signed_post(user, context, state, REDEEM_PATH, &body)?,
+            )
+        }
+    };
     let started = Instant::now();
     let (metric, answer) = send(user, "redeem", builder).await?;
     let (outcome, delta) = match answer {
@@ -434,6 +463,7 @@ async fn online(
                 phone,
                 payload,
                 issued_at_ms: 0,
+                presigned: None,
             };
             redeem(user, context, state, step, code, "online").await
         }
