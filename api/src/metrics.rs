@@ -34,6 +34,10 @@ pub struct Metrics {
     liability: IntGaugeVec,
     /// Postings per ledger transaction (group commit).
     pub ledger_batch_size: Histogram,
+    /// Where a posting's time goes, per posting, by `stage`: `queued` (from
+    /// the handler's hand-over until a writer takes its batch) and `written`
+    /// (its transaction, from taking a connection to the commit).
+    pub ledger_posting_seconds: HistogramVec,
 }
 
 impl Metrics {
@@ -117,8 +121,20 @@ impl Metrics {
             .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
         )?;
         registry.register(Box::new(ledger_batch_size.clone()))?;
+        let ledger_posting_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "ledger_posting_seconds",
+                "Time per posting waiting for a ledger writer (queued) and in its transaction (written).",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["stage"],
+        )?;
+        registry.register(Box::new(ledger_posting_seconds.clone()))?;
         Ok(Self {
             ledger_batch_size,
+            ledger_posting_seconds,
             pools,
             pool_errors,
             liability,

@@ -121,9 +121,15 @@ impl Writer {
     /// answer comes after the commit that made it durable.
     pub async fn post(&self, posting: Posting) -> Result<Posted, LedgerError> {
         let Some(queue) = &self.queue else {
+            let started = Instant::now();
             let mut conn = self.connection().await?;
             self.metrics.ledger_batch_size.observe(1.0);
-            return post(&mut conn, &posting).await;
+            let posted = post(&mut conn, &posting).await;
+            self.metrics
+                .ledger_posting_seconds
+                .with_label_values(&["written"])
+                .observe(started.elapsed().as_secs_f64());
+            return posted;
         };
         let (answer, answered) = oneshot::channel();
         queue
@@ -181,9 +187,16 @@ async fn write_batches(
 ) {
     while let Some(batch) = next_batch(&shared, settings, &metrics).await {
         shared.writing.fetch_add(1, Ordering::AcqRel);
+        let started = Instant::now();
+        let queued = metrics
+            .ledger_posting_seconds
+            .with_label_values(&["queued"]);
         let (postings, answers): (Vec<Posting>, Vec<_>) = batch
             .into_iter()
-            .map(|job| (job.posting, job.answer))
+            .map(|job| {
+                queued.observe((started - job.queued).as_secs_f64());
+                (job.posting, job.answer)
+            })
             .unzip();
         metrics.ledger_batch_size.observe(postings.len() as f64);
         let results = match get_connection(&pool, &metrics).await {
@@ -193,6 +206,13 @@ async fn write_batches(
                 .map(|_| Err(LedgerError::Unavailable(e.to_string())))
                 .collect(),
         };
+        let written = started.elapsed().as_secs_f64();
+        let histogram = metrics
+            .ledger_posting_seconds
+            .with_label_values(&["written"]);
+        for _ in 0..postings.len() {
+            histogram.observe(written);
+        }
         for (answer, result) in answers.into_iter().zip(results) {
             // A handler that has gone (its client hung up) needs no answer;
             // its posting stands, and a retry with its key replays it.

@@ -231,6 +231,14 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
         "64 postings took {batches} transactions: nothing was batched"
     );
     assert_eq!(metrics.ledger_batch_size.get_sample_sum(), 64.0);
+    // Every posting's wait is counted once per stage, in its own batch.
+    let stage = |name: &str| {
+        metrics
+            .ledger_posting_seconds
+            .with_label_values(&[name])
+            .get_sample_count()
+    };
+    assert_eq!((stage("queued"), stage("written")), (64, 64));
     assert_ledger_sound(&mut f.conn).await;
 }
 
@@ -281,6 +289,14 @@ async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
 
     assert_eq!(posted.transfer.balance_after, 60);
     assert_eq!(metrics.ledger_batch_size.get_sample_count(), 1);
+    // No queue: the posting's time is all its own transaction.
+    let stage = |name: &str| {
+        metrics
+            .ledger_posting_seconds
+            .with_label_values(&[name])
+            .get_sample_count()
+    };
+    assert_eq!((stage("queued"), stage("written")), (0, 1));
     assert_ledger_sound(&mut f.conn).await;
 }
 
