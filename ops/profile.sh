@@ -152,30 +152,35 @@ print("CPU % of a core:", {k: v for k, v in d["cpu_percent_of_a_core"].items() i
 PY
 # Where the time of a redemption is spent inside the API (the rest of what
 # goose measured is the load generator and the network): the server's own
-# histograms over the measured run (less what the warm-up counted), as
-# cumulative shares per bucket.
+# histograms over the measured run (less what the warm-up counted), one line
+# per label set: the mean, and cumulative shares per bucket.
 python3 - "$out/metrics.txt" "$out/metrics-before.txt" <<'PY'
 import re, sys
 def histograms(path):
     found = {}
     for line in open(path):
-        m = re.match(r'(tillcode_\w+)_bucket\{(.*)le="([^"]+)"\} (\S+)', line)
+        m = re.match(r'(tillcode_\w+)_(bucket|sum|count)\{?(.*?)(?:,?le="([^"]+)")?\}? (\S+)$', line)
         if m:
-            name, labels, le, count = m.groups()
-            found[(name, labels, le)] = float(count)
+            name, part, labels, le, value = m.groups()
+            found[(name, labels, part, le)] = float(value)
     return found
 before = histograms(sys.argv[2])
-buckets = {}
-for (name, labels, le), count in histograms(sys.argv[1]).items():
-    if name.endswith("http_request_duration_seconds") and 'route="/v1/redemptions"' not in labels:
+series = {}
+for (name, labels, part, le), value in histograms(sys.argv[1]).items():
+    if name.endswith("http_request_duration_seconds") and not (
+            'route="/v1/redemptions"' in labels and 'status="201"' in labels):
         continue
-    if name.endswith("http_request_duration_seconds") and 'status="201"' not in labels:
+    series.setdefault((name, labels), {}).setdefault(part, []).append(
+        (float(le or 0), value - before.get((name, labels, part, le), 0)))
+for (name, labels), parts in sorted(series.items()):
+    count = sum(v for _, v in parts.get("count", []))
+    if not count:
         continue
-    buckets.setdefault(name, []).append((float(le), count - before.get((name, labels, le), 0)))
-for name, rows in sorted(buckets.items()):
-    total = rows[-1][1] or 1
-    shares = ", ".join(f"<={le:g}: {count / total:.0%}" for le, count in rows if le != float("inf"))
-    print(f"{name}: {shares}")
+    total = sum(v for _, v in parts.get("sum", []))
+    unit, scale = (" ms", 1000) if name.endswith("_seconds") else ("", 1)
+    shares = ", ".join(f"<={le:g}: {v / count:.0%}" for le, v in sorted(parts.get("bucket", []))
+                       if le != float("inf"))
+    print(f"{name}{{{labels}}}: mean {total / count * scale:.3g}{unit}; {shares}")
 PY
 echo
 pg_psql -d "$db_url" -c "SELECT calls, round(total_exec_time) AS total_ms,
