@@ -120,7 +120,7 @@ trap cleanup EXIT
 # minute, and compiling must not overlap a run.
 log "building tillcode-api and goose-load (release)"
 cargo build --release --locked -p tillcode-api -p tillcode-load-tests --bin tillcode-api --bin goose-load
-bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release
+bin=$(cargo_target_dir)/release
 
 # ---------------------------------------------------------------- pgbench
 

@@ -49,9 +49,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -q -p tillcode-api -p tillcode-customer -p tillcode-cashier
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-bin="$target/debug"
+bin=$(build_debug)
+target=$(dirname "$bin")
 "$bin/tillcode-api" admin --help 2>/dev/null | grep -q create-enrollment ||
     die "this tillcode-api has no 'admin create-enrollment' command"
 

@@ -43,10 +43,9 @@ ensure_apt_packages \
     "curl have_cmd curl"
 pg_bin=$(find_pg_bin) || die "PostgreSQL server binaries (initdb, pg_ctl) not found after installing postgresql"
 
-log "chaos: building tillcode-api and till-load (debug)"
-cargo build --locked -q -p tillcode-api -p tillcode-load-tests --bin tillcode-api --bin till-load
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-bin=$target/debug
+log "chaos: building the workspace (debug)"
+bin=$(build_debug)
+target=$(dirname "$bin")
 api_bin=${CHAOS_API_BIN:-$bin/tillcode-api}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }

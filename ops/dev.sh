@@ -188,8 +188,7 @@ pg_create_db "$admin_url" "$db_name"
 log "building tillcode-api (release)"
 cargo build --release -p tillcode-api --locked
 # Ask cargo where the binary is: CARGO_TARGET_DIR or .cargo/config may move it.
-target_dir=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+target_dir=$(cargo_target_dir)
 api="$target_dir/release/tillcode-api"
 
 log "migrating"

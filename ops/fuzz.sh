@@ -33,8 +33,7 @@ export RUSTC_BOOTSTRAP=1
 
 # Its own target dir, beside the workspace's: fuzz builds use other flags and
 # would otherwise rebuild the main build's dependencies and back again.
-target_root=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_root=$(cargo_target_dir)
 work="$target_root/fuzz"
 mkdir -p "$work"
 

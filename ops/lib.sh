@@ -218,6 +218,26 @@ require_redis() {
 # api/src/schema.rs, does not change under us with a new CLI release.
 DIESEL_CLI_VERSION=2.3.14
 
+# cargo_target_dir : where cargo puts what it builds, CARGO_TARGET_DIR and
+# .cargo/config honoured.
+cargo_target_dir() {
+    cargo metadata --format-version 1 --no-deps |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])'
+}
+
+# build_debug : builds the whole workspace in the dev profile, tests included,
+# and prints the directory of its binaries. Every script that runs a debug
+# binary builds through here, with this one selection: cargo compiles a
+# dependency once per set of features asked of it, and the scripts' earlier
+# `-p` selections each asked for another (tokio, diesel, actix-web and
+# tillcode-api were compiled four times each on a fresh machine). It is the
+# selection `cargo nextest run --workspace` builds, so a full `ops/test.sh`
+# compiles each crate once.
+build_debug() {
+    cargo build --workspace --all-targets --locked -q || return
+    printf '%s/debug\n' "$(cargo_target_dir)"
+}
+
 ensure_diesel_cli() {
     ensure_apt_packages "libpq-dev have_libpq_dev"
     ensure_cargo_tool diesel --version -- diesel_cli --version "$DIESEL_CLI_VERSION" \

@@ -53,7 +53,7 @@ pg_bin=$(find_pg_bin) || die "PostgreSQL server binaries (initdb, pg_ctl) not fo
 
 log "profile: building tillcode-api and goose-load (release)"
 cargo build --release --locked -q -p tillcode-api -p tillcode-load-tests --bin tillcode-api --bin goose-load
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(cargo_target_dir)
 bin=$target/release
 api_bin=${api_bin:-$bin/tillcode-api}
 [[ -x $api_bin ]] || die "--api-bin $api_bin is not an executable"

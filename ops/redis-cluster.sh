@@ -20,7 +20,7 @@ source ops/lib.sh
 masters=3
 ensure_apt_packages "redis-server have_cmd redis-server" "redis-tools have_cmd redis-cli"
 
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target=$(cargo_target_dir)
 data="$target/redis-cluster/$$"
 pids=()
 cleanup() {

@@ -38,8 +38,7 @@ admin_url="${TILLCODE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/post
 redis_url="${TILLCODE_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
 db="tillcode_test_schemathesis_$$"
 prefix="tillcode-schemathesis-$$:"
-target_root=$(cargo metadata --format-version 1 --no-deps |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+target_root=$(cargo_target_dir)
 out="$target_root/schemathesis"
 venv="$target_root/schemathesis-venv"
 work=$(mktemp -d)
@@ -68,8 +67,7 @@ if ! installed; then
 fi
 
 log "schemathesis: starting tillcode-api on a throw-away database"
-cargo build --locked -q -p tillcode-api
-bin="$target_root/debug"
+bin=$(build_debug)
 pg_create_db "$admin_url" "$db"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export TILLCODE_DATABASE_URL TILLCODE_REDIS_URL TILLCODE_BIND TILLCODE_REDIS_PREFIX TILLCODE_LOG=warn

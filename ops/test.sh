@@ -103,11 +103,11 @@ if $full_run; then
     # (zbar), not only with the rqrr the unit tests use.
     log "QR round trip with zbarimg"
     ensure_apt_packages "zbar-tools have_cmd zbarimg"
-    cargo build --locked -q -p tillcode-customer
+    bin=$(build_debug)
     qr_png=$(mktemp)
     for payload in TC1KAAISEM2EKVTHPCEZVK54ZXPO74 \
         TC1FRU7ADJ6ELOPSAAAAAGQ64VS6POQ3FQ6U7QGH5Z6YF6KMGIHYBJ3VIOL3TIDURHA76VIME6LS6J5DTEEUBA3SUBMOLTAWQZPPUYJNOCFOSQFJNF4QONQR4LYGJJMGLGXMVORJECI; do
-        cargo run --locked -q -p tillcode-customer -- qr "$payload" --png "$qr_png" >/dev/null
+        "$bin/tillcode-customer" qr "$payload" --png "$qr_png" >/dev/null
         scanned=$(zbarimg --nodbus --raw -q "$qr_png") || die "zbarimg found no QR code in the PNG of $payload"
         [[ $scanned == "$payload" ]] || die "zbarimg read '$scanned' from the QR code of $payload"
     done

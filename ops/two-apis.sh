@@ -31,8 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --locked -q -p tillcode-api -p tillcode-customer -p tillcode-cashier
-bin=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/debug
+bin=$(build_debug)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 pg_create_db "$admin_url" "$db"
