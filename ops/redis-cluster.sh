@@ -86,7 +86,9 @@ log "redis-cluster: end to end (ops/e2e.sh) on the cluster"
 ops/e2e.sh
 
 log "redis-cluster: the Redis-heavy api tests on the cluster"
-cargo nextest run -p tillcode-api --locked --no-fail-fast \
+# --workspace with a package filter, not -p: the same build as every other
+# step's (ops/lib.sh build_debug), where -p would compile another variant.
+cargo nextest run --workspace -E 'package(tillcode-api)' --locked --no-fail-fast \
     codes:: redemptions:: fraud:: links:: devices:: customers:: staff:: terminals:: rate_limit dashboard::actions
 
 log "redis-cluster: two API processes behind one port on the cluster"
