@@ -27,6 +27,18 @@ fn start_writer(
     (writer, metrics)
 }
 
+/// How many postings `tillcode_ledger_posting_seconds` counted as queued
+/// and as written.
+fn posting_stage_counts(metrics: &crate::metrics::Metrics) -> (u64, u64) {
+    let stage = |name: &str| {
+        metrics
+            .ledger_posting_seconds
+            .with_label_values(&[name])
+            .get_sample_count()
+    };
+    (stage("queued"), stage("written"))
+}
+
 #[tokio::test]
 async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
     let mut f = fixture().await;
@@ -232,13 +244,7 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
     );
     assert_eq!(metrics.ledger_batch_size.get_sample_sum(), 64.0);
     // Every posting's wait is counted once per stage, in its own batch.
-    let stage = |name: &str| {
-        metrics
-            .ledger_posting_seconds
-            .with_label_values(&[name])
-            .get_sample_count()
-    };
-    assert_eq!((stage("queued"), stage("written")), (64, 64));
+    assert_eq!(posting_stage_counts(&metrics), (64, 64));
     assert_ledger_sound(&mut f.conn).await;
 }
 
@@ -290,13 +296,7 @@ async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
     assert_eq!(posted.transfer.balance_after, 60);
     assert_eq!(metrics.ledger_batch_size.get_sample_count(), 1);
     // No queue: the posting's time is all its own transaction.
-    let stage = |name: &str| {
-        metrics
-            .ledger_posting_seconds
-            .with_label_values(&[name])
-            .get_sample_count()
-    };
-    assert_eq!((stage("queued"), stage("written")), (0, 1));
+    assert_eq!(posting_stage_counts(&metrics), (0, 1));
     assert_ledger_sound(&mut f.conn).await;
 }
 

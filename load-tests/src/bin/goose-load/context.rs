@@ -81,18 +81,18 @@ pub struct Code {
     /// made on the till, not on the API's machine, so it is made before the
     /// timed part and the load generator spends its share of the cores on
     /// HTTP and on checking answers.
-    pub presigned: Option<Presigned>,
+    pub signed: Option<SignedRedemption>,
 }
 
 /// A `POST /v1/redemptions` body and its signed headers.
-pub struct Presigned {
+pub struct SignedRedemption {
     pub amount: i64,
     pub body: Vec<u8>,
     pub headers: tillcode_cashier::SignedHeaders,
     pub signed_at_ms: u64,
 }
 
-impl Presigned {
+impl SignedRedemption {
     /// Signs the redemption of `code` for `amount` by `till`, now.
     pub fn sign(till: &Till, code: &str, amount: i64) -> anyhow::Result<Self> {
         let body = serde_json::to_vec(&serde_json::json!({"code": code, "amount": amount}))?;
@@ -290,6 +290,6 @@ pub fn make_code(
         phone,
         payload,
         issued_at_ms,
-        presigned: None,
+        signed: None,
     })
 }

@@ -19,7 +19,9 @@ use tillcode_api::schema::{accounts, devices};
 use uuid::Uuid;
 
 use crate::api::{Api, Till};
-use crate::context::{self, Code, Context, Phone, Plan, Presigned, Workload, make_code, now_ms};
+use crate::context::{
+    self, Code, Context, Phone, Plan, SignedRedemption, Workload, make_code, now_ms,
+};
 use crate::dataset::{Dataset, DeviceEntry};
 use crate::recorder::Recorder;
 use crate::workloads::{amount_for, dashboard, start, start_dashboard, step};
@@ -190,7 +192,7 @@ async fn run_async(args: RunArgs) -> anyhow::Result<bool> {
     let made: usize = plans.iter().map(|p| p.codes.len()).sum();
     let signed: usize = plans
         .iter()
-        .map(|p| p.codes.iter().filter(|c| c.presigned.is_some()).count())
+        .map(|p| p.codes.iter().filter(|c| c.signed.is_some()).count())
         .sum();
     eprintln!(
         "goose-load: {} phones, {made} codes made in advance ({signed} redemptions signed), ready in {:.1}s",
@@ -331,8 +333,11 @@ fn plans(
                                     let mut code = make_code(merchant, phones, phone, issued)?;
                                     if i < signed_per_user {
                                         let amount = amount_for(i as u64 + 1);
-                                        code.presigned =
-                                            Some(Presigned::sign(till, &code.payload, amount)?);
+                                        code.signed = Some(SignedRedemption::sign(
+                                            till,
+                                            &code.payload,
+                                            amount,
+                                        )?);
                                     }
                                     Ok(code)
                                 })

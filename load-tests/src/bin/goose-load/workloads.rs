@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::api::failure_reason;
 use crate::context::{
-    Code, Context, ONLINE_KEY_LIFE, ONLINE_LIVE_KEYS, REDEEM_PATH, UserState, Workload, ctx,
+    Code, Context, ONLINE_KEY_LIFE, ONLINE_LIVE_KEYS, REDEEM_PATH, SignedRedemption, UserState,
+    Workload, ctx,
 };
 use crate::recorder::Outcome;
 
@@ -231,11 +232,8 @@ async fn redeem(
     kind: &'static str,
 ) -> TransactionResult {
     let account = context.phones[code.phone].account;
-    let (amount, builder) = match code.presigned {
-        Some(presigned) if presigned.fresh() => {
-            let builder = post_with(user, REDEEM_PATH, presigned.body, &presigned.headers)?;
-            (presigned.amount, builder)
-        }
+    let signed = match code.signed {
+        Some(signed) if signed.fresh() => signed,
         _ => {
             if context.workload.only_redeems() {
                 context
@@ -243,14 +241,12 @@ async fn redeem(
                     .late_signatures
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-            let amount = amount_for(step);
-            let body = json!({"code": code.payload, "amount": amount});
-            (
-                amount,
-                signed_post(user, context, state, REDEEM_PATH, &body)?,
-            )
+            let till = &context.tills[lock(state).till];
+            SignedRedemption::sign(till, &code.payload, amount_for(step)).map_err(custom)?
         }
     };
+    let amount = signed.amount;
+    let builder = post_with(user, REDEEM_PATH, signed.body, &signed.headers)?;
     let started = Instant::now();
     let (metric, answer) = send(user, "redeem", builder).await?;
     let (outcome, delta) = match answer {
@@ -463,7 +459,7 @@ async fn online(
                 phone,
                 payload,
                 issued_at_ms: 0,
-                presigned: None,
+                signed: None,
             };
             redeem(user, context, state, step, code, "online").await
         }
