@@ -148,10 +148,10 @@ PY
 ) || die "the tills' answers show a double spend or an unexpected refusal"
 "$bin/tillcode-api" verify-ledger >"$work/verify.json" || die "verify-ledger found violations: $(cat "$work/verify.json")"
 read -r redeems fingerprints distinct_fingerprints < <(pg_psql -At -F ' ' -d "$TILLCODE_DATABASE_URL" -c \
-    "SELECT (SELECT count(*) FROM ledger_transfers WHERE kind = 'redeem'), count(*), count(DISTINCT fingerprint) FROM redeemed_codes")
+    "SELECT count(*) FILTER (WHERE kind = 'redeem'), count(code_fingerprint), count(DISTINCT code_fingerprint) FROM ledger_transfers")
 ((redeems == sales)) || die "the tills saw $sales redemptions, the ledger holds $redeems"
 ((fingerprints == codes && distinct_fingerprints == codes)) ||
-    die "$codes codes, but redeemed_codes holds $fingerprints rows ($distinct_fingerprints fingerprints)"
+    die "$codes codes, but the ledger holds $fingerprints spent codes ($distinct_fingerprints fingerprints)"
 
 # Every process must have done real work, not just answered the proxy.
 for i in 0 1; do

@@ -57,28 +57,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (merchant_id, caller_id, key) {
-        merchant_id -> Uuid,
-        caller_id -> Uuid,
-        key -> Text,
-        request_hash -> Bytea,
-        transfer_id -> Uuid,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    ledger_entries (merchant_id, transfer_id, book) {
-        merchant_id -> Uuid,
-        transfer_id -> Uuid,
-        book -> Text,
-        program_id -> Uuid,
-        account_id -> Nullable<Uuid>,
-        amount -> Int8,
-    }
-}
-
-diesel::table! {
     ledger_transfers (merchant_id, id) {
         merchant_id -> Uuid,
         id -> Uuid,
@@ -97,6 +75,11 @@ diesel::table! {
         code_kind -> Nullable<Text>,
         reference -> Nullable<Text>,
         sale_id -> Nullable<Uuid>,
+        caller_id -> Nullable<Uuid>,
+        idempotency_key -> Nullable<Text>,
+        request_hash -> Nullable<Bytea>,
+        code_fingerprint -> Nullable<Bytea>,
+        code_device_id -> Nullable<Uuid>,
     }
 }
 
@@ -132,17 +115,6 @@ diesel::table! {
         name -> Text,
         unit -> Text,
         minor_units -> Int2,
-        created_at -> Timestamptz,
-    }
-}
-
-diesel::table! {
-    redeemed_codes (merchant_id, fingerprint) {
-        merchant_id -> Uuid,
-        fingerprint -> Bytea,
-        kind -> Text,
-        device_id -> Uuid,
-        transfer_id -> Uuid,
         created_at -> Timestamptz,
     }
 }
@@ -210,13 +182,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     devices,
     fraud_events,
-    idempotency_keys,
-    ledger_entries,
     ledger_transfers,
     merchant_settings,
     merchants,
     programs,
-    redeemed_codes,
     staff,
     stores,
     terminal_enrollments,

@@ -541,3 +541,56 @@ async fn an_online_key_shown_at_another_merchant_is_refused_and_stays_spendable_
     assert_eq!(verdict.unwrap_err(), CodeRejection::WrongMerchant);
     assert!(verify(&s, payload).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_paid_redemption_debit_once_and_all_get_its_answer() {
+    let s = scene().await;
+    let verified = verify(&s, &s.phone.offline_code(now_ms())).await.unwrap();
+    let posting = redemption(&s, &verified, "sale-1");
+    let answers: Vec<ledger::Posted> = s
+        .app
+        .db
+        .post_concurrently(vec![posting; 16])
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    // The same key and the same code: the retries are answered from the
+    // first attempt, never refused as a replayed code.
+    assert_eq!(answers.iter().filter(|a| !a.replayed).count(), 1);
+    assert!(answers.iter().all(|a| a.transfer == answers[0].transfer));
+    assert_eq!(answers[0].transfer.balance_after, 90);
+    let mut conn = s.app.db.connect().await;
+    assert!(ledger::verify(&mut conn).await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn verify_ledger_reports_a_code_that_paid_from_another_customers_account() {
+    use crate::schema::ledger_transfers;
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+
+    let s = scene().await;
+    redeem(&s, &s.phone.offline_code(now_ms()), "sale-1")
+        .await
+        .unwrap();
+    let mut conn = s.app.db.connect().await;
+    assert!(ledger::verify(&mut conn).await.unwrap().ok);
+
+    let other = sign_up(&s.app, s.merchant.merchant, "bo@example.com").await;
+    diesel::update(ledger_transfers::table.filter(ledger_transfers::code_device_id.is_not_null()))
+        .set(ledger_transfers::code_device_id.eq(other.device))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let report = ledger::verify(&mut conn).await.unwrap();
+    assert!(!report.ok);
+    assert!(
+        report
+            .violations
+            .iter()
+            .any(|v| v.invariant == "a code pays only from the account of its device's customer"),
+        "{:?}",
+        report.violations
+    );
+}

@@ -4,8 +4,8 @@
 //!
 //! Redis answers "seen before?" fast; Postgres has the final word. The
 //! returned [`VerifiedCode::claim`] carries what the debit statement checks
-//! again inside its own transaction (the fingerprint, unique in
-//! `redeemed_codes`, and the device's replay floor), so a code cannot pay
+//! again inside its own transaction (the fingerprint, unique among the
+//! merchant's transfers, and the device's replay floor), so a code cannot pay
 //! twice even if Redis loses its data.
 
 use std::time::Duration;

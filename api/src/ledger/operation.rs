@@ -162,8 +162,9 @@ impl Operation {
 
 /// The payment code a posting was authorised by, as the verification
 /// function accepted it. The posting statement checks it again in Postgres:
-/// its fingerprint must be new to `redeemed_codes`, and it must lie above
-/// its device's replay floor, which it then raises.
+/// its fingerprint must be new among the merchant's transfers (the unique
+/// index `ledger_transfers_code`), and it must lie above its device's replay
+/// floor, which it then raises.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeClaim {
     pub kind: tillcode_protocol::CodeKind,

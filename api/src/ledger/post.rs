@@ -16,7 +16,7 @@ use super::error::LedgerError;
 use super::operation::{
     CodeClaim, Direction, IdempotencyKey, Operation, Posted, Posting, Transfer, TransferKind,
 };
-use crate::schema::{accounts, devices, idempotency_keys, ledger_transfers, redeemed_codes};
+use crate::schema::{accounts, devices, ledger_transfers};
 
 /// Records `posting` exactly once, however often it is called with the same
 /// idempotency key and however many of those calls run at the same time.
@@ -174,11 +174,13 @@ async fn settle(
         Outcome::Violated(constraint) => match constraint.as_str() {
             // An earlier call with this key committed first; this posting
             // (debit included) was rolled back.
-            "idempotency_keys_pkey" => match replay(conn, posting, &prepared.request_hash).await? {
-                Some(posted) => Ok(posted),
-                None => Err(LedgerError::Contended),
-            },
-            "redeemed_codes_pkey" => Err(LedgerError::CodeReplayed),
+            "ledger_transfers_idempotency_key" => {
+                match replay(conn, posting, &prepared.request_hash).await? {
+                    Some(posted) => Ok(posted),
+                    None => Err(LedgerError::Contended),
+                }
+            }
+            "ledger_transfers_code" => Err(LedgerError::CodeReplayed),
             "ledger_transfers_one_void" => Err(LedgerError::AlreadyVoided),
             "accounts_balance_range" => Err(LedgerError::BalanceLimit),
             other => Err(DieselError::QueryBuilderError(
@@ -525,30 +527,22 @@ pub async fn stored_answer(
     key: &IdempotencyKey,
     request_hash: &[u8; 32],
 ) -> Result<Option<Posted>, LedgerError> {
-    let posting_merchant = merchant;
-    let stored: Option<(Vec<u8>, Uuid)> = idempotency_keys::table
-        .filter(idempotency_keys::merchant_id.eq(Uuid::from(merchant)))
-        .filter(idempotency_keys::caller_id.eq(caller))
-        .filter(idempotency_keys::key.eq(key.as_str()))
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::transfer_id,
-        ))
+    let merchant = Uuid::from(merchant);
+    let stored: Option<(Option<Vec<u8>>, TransferRow)> = ledger_transfers::table
+        .filter(ledger_transfers::merchant_id.eq(merchant))
+        .filter(ledger_transfers::caller_id.eq(caller))
+        .filter(ledger_transfers::idempotency_key.eq(key.as_str()))
+        .select((ledger_transfers::request_hash, TransferRow::as_select()))
         .first(conn)
         .await
         .optional()?;
-    let Some((stored_hash, transfer_id)) = stored else {
+    let Some((stored_hash, row)) = stored else {
         return Ok(None);
     };
-    if stored_hash.as_slice() != request_hash.as_slice() {
+    if stored_hash.as_deref() != Some(request_hash.as_slice()) {
         return Err(LedgerError::IdempotencyKeyReused);
     }
-    let merchant = Uuid::from(posting_merchant);
-    let row: TransferRow = ledger_transfers::table
-        .find((merchant, transfer_id))
-        .select(TransferRow::as_select())
-        .first(conn)
-        .await?;
+    let transfer_id = row.id;
     let earned: Option<TransferRow> = ledger_transfers::table
         .filter(ledger_transfers::merchant_id.eq(merchant))
         .filter(ledger_transfers::sale_id.eq(transfer_id))
@@ -665,7 +659,9 @@ async fn code_refusal(
         return Ok(None);
     }
     let spent: bool = diesel::select(diesel::dsl::exists(
-        redeemed_codes::table.find((merchant, code.fingerprint.as_slice())),
+        ledger_transfers::table
+            .filter(ledger_transfers::merchant_id.eq(merchant))
+            .filter(ledger_transfers::code_fingerprint.eq(code.fingerprint.as_slice())),
     ))
     .get_result(conn)
     .await?;

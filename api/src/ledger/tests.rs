@@ -53,30 +53,6 @@ async fn fixture() -> Fixture {
     Fixture { db, conn, merchant }
 }
 
-/// Runs `postings` at the same moment, each on a connection of its own.
-async fn post_concurrently(
-    db: &TestDatabase,
-    postings: Vec<Posting>,
-) -> Vec<Result<Posted, LedgerError>> {
-    let mut conns = Vec::new();
-    for _ in 0..postings.len() {
-        conns.push(db.connect().await);
-    }
-    let barrier = Arc::new(Barrier::new(postings.len()));
-    let tasks = postings.into_iter().zip(conns).map(|(posting, mut conn)| {
-        let barrier = barrier.clone();
-        tokio::spawn(async move {
-            barrier.wait().await;
-            post(&mut conn, &posting).await
-        })
-    });
-    join_all(tasks)
-        .await
-        .into_iter()
-        .map(|r| r.unwrap())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_sixty_four_redemptions_of_ten_from_a_hundred_let_exactly_ten_through() {
     let mut f = fixture().await;
@@ -93,7 +69,7 @@ async fn concurrent_sixty_four_redemptions_of_ten_from_a_hundred_let_exactly_ten
         })
         .collect();
 
-    let results = post_concurrently(&f.db, postings).await;
+    let results = f.db.post_concurrently(postings).await;
 
     let succeeded = results.iter().filter(|r| r.is_ok()).count();
     let refused = results
@@ -127,7 +103,9 @@ async fn concurrent_thirty_two_requests_with_one_idempotency_key_have_exactly_on
     };
     let transfers_before = transfer_count(&mut f.conn).await;
 
-    let results = post_concurrently(&f.db, (0..32).map(|_| redeem()).collect()).await;
+    let results =
+        f.db.post_concurrently((0..32).map(|_| redeem()).collect())
+            .await;
 
     // Duplicates wait for the first attempt and then replay its answer, so
     // every answer is the one result.
@@ -489,7 +467,7 @@ async fn concurrent_voids_and_refunds_of_one_redemption_never_give_back_more_tha
         })
         .collect();
 
-    let results = post_concurrently(&f.db, postings).await;
+    let results = f.db.post_concurrently(postings).await;
 
     let given_back: i64 = results
         .iter()
@@ -519,7 +497,7 @@ async fn concurrent_voids_and_refunds_of_one_redemption_never_give_back_more_tha
 }
 
 #[tokio::test]
-async fn verify_reports_a_balance_that_disagrees_with_its_entries() {
+async fn verify_reports_a_balance_that_disagrees_with_its_transfers() {
     let mut f = fixture().await;
     let account = f.merchant.account_with(&mut f.conn, 10).await;
     assert_ledger_sound(&mut f.conn).await;
@@ -534,7 +512,7 @@ async fn verify_reports_a_balance_that_disagrees_with_its_entries() {
         report
             .violations
             .iter()
-            .any(|v| v.invariant == "every balance equals the sum of its entries"),
+            .any(|v| v.invariant == "every balance equals the sum of its transfers"),
         "{:?}",
         report.violations
     );

@@ -9,7 +9,13 @@ use diesel::{Connection, RunQueryDsl as _, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use futures_util::future::join_all;
+use tokio::sync::Barrier;
+
 use crate::db::{self, DbPool};
+use crate::ledger::{self, LedgerError, Posted, Posting};
 
 /// The admin URL from `TILLCODE_TEST_DATABASE_URL`.
 pub fn test_database_admin_url() -> String {
@@ -113,6 +119,31 @@ impl TestDatabase {
         AsyncPgConnection::establish(&self.url)
             .await
             .expect("connect to the test database")
+    }
+
+    /// Posts `postings` at the same moment, each on a connection of its own
+    /// (connected first, then released together by a barrier).
+    pub async fn post_concurrently(
+        &self,
+        postings: Vec<Posting>,
+    ) -> Vec<Result<Posted, LedgerError>> {
+        let mut conns = Vec::new();
+        for _ in 0..postings.len() {
+            conns.push(self.connect().await);
+        }
+        let barrier = Arc::new(Barrier::new(postings.len()));
+        let tasks = postings.into_iter().zip(conns).map(|(posting, mut conn)| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                ledger::post(&mut conn, &posting).await
+            })
+        });
+        join_all(tasks)
+            .await
+            .into_iter()
+            .map(|r| r.expect("posting task"))
+            .collect()
     }
 }
 

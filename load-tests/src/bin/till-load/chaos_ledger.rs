@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use anyhow::Context;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use tillcode_api::schema::{ledger_transfers, redeemed_codes};
+use tillcode_api::schema::ledger_transfers;
 use tillcode_protocol::MerchantId;
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use uuid::Uuid;
 pub struct Ledger {
     /// Redemption transfers with their reference (the load's idempotency key).
     debits: Vec<(Uuid, Option<String>)>,
-    /// `redeemed_codes`: fingerprint and the transfer it paid.
+    /// Spent codes: each fingerprint and the transfer it paid.
     codes: Vec<(Vec<u8>, Uuid)>,
 }
 
@@ -28,9 +28,13 @@ pub async fn read_ledger(database_url: &str, merchant: MerchantId) -> anyhow::Re
         .select((ledger_transfers::id, ledger_transfers::reference))
         .load(&mut conn)
         .await?;
-    let codes = redeemed_codes::table
-        .filter(redeemed_codes::merchant_id.eq(m))
-        .select((redeemed_codes::fingerprint, redeemed_codes::transfer_id))
+    let codes = ledger_transfers::table
+        .filter(ledger_transfers::merchant_id.eq(m))
+        .filter(ledger_transfers::code_fingerprint.is_not_null())
+        .select((
+            ledger_transfers::code_fingerprint.assume_not_null(),
+            ledger_transfers::id,
+        ))
         .load(&mut conn)
         .await?;
     Ok(Ledger { debits, codes })
