@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # What a redemption costs Postgres by how many rows it writes: pgbench runs
 # batches of redemptions stored two ways (load-tests/pgbench/shapes/, each after updates.sql):
-#   six_rows  what `ledger_post_batch` writes today per redemption: the
-#             device's replay floor and the balance updated, a transfer, two
-#             ledger entries, the spent code and the idempotency key;
+#   six_rows  what `ledger_post_batch` wrote per redemption until migration
+#             000011: the device's replay floor and the balance updated, a
+#             transfer, two ledger entries, the spent code and the
+#             idempotency key;
 #   one_row   the same two updates and one transfer row that carries the
-#             code's fingerprint and the idempotency key, each unique.
+#             code's fingerprint and the idempotency key, each unique: what
+#             it writes since.
 # Same Postgres, same run, fresh tables for each measurement. It prints a
 # markdown table; docs/performance.md keeps what it found.
 #

@@ -19,7 +19,9 @@
 # runs alternating two builds, e.g. one copied out before a change).
 # --sign-at-send has goose-load sign each redemption when it sends it, not in
 # advance (the tills' signing then also runs on this machine).
-# Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on.
+# Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on;
+# it logs at TILLCODE_LOG=warn unless given another level (production's
+# default, info, writes two lines per redemption into the run's api.log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
@@ -104,7 +106,7 @@ require_redis "$redis_url" profile-redis 15
 api_port=$(free_port)
 api="http://127.0.0.1:$api_port"
 TILLCODE_DATABASE_URL=$db_url TILLCODE_REDIS_URL=$redis_url TILLCODE_BIND="127.0.0.1:$api_port" \
-    TILLCODE_DATABASE_POOL_SIZE=32 TILLCODE_REDIS_POOL_SIZE=32 TILLCODE_LOG=warn \
+    TILLCODE_DATABASE_POOL_SIZE=32 TILLCODE_REDIS_POOL_SIZE=32 TILLCODE_LOG=${TILLCODE_LOG:-warn} \
     "$api_bin" serve >"$out/api.log" 2>&1 &
 api_pid=$!
 for _ in $(seq 100); do
