@@ -586,10 +586,7 @@ async fn verify_ledger_reports_a_code_that_paid_from_another_customers_account()
     let report = ledger::verify(&mut conn).await.unwrap();
     assert!(!report.ok);
     assert!(
-        report
-            .violations
-            .iter()
-            .any(|v| v.invariant == "a code pays only from the account of its device's customer"),
+        report.breaks("a code pays only from the account of its device's customer"),
         "{:?}",
         report.violations
     );

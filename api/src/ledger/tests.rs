@@ -509,10 +509,7 @@ async fn verify_reports_a_balance_that_disagrees_with_its_transfers() {
     let report = verify(&mut f.conn).await.unwrap();
     assert!(!report.ok);
     assert!(
-        report
-            .violations
-            .iter()
-            .any(|v| v.invariant == "every balance equals the sum of its transfers"),
+        report.breaks("every balance equals the sum of its transfers"),
         "{:?}",
         report.violations
     );

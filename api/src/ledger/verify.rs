@@ -103,6 +103,13 @@ pub struct LedgerReport {
     pub violations: Vec<Violation>,
 }
 
+impl LedgerReport {
+    /// Whether the check named `invariant` found rows that break it.
+    pub fn breaks(&self, invariant: &str) -> bool {
+        self.violations.iter().any(|v| v.invariant == invariant)
+    }
+}
+
 /// Checks every invariant. Run it in a REPEATABLE READ transaction so that all
 /// checks see one snapshot even while the API keeps writing.
 pub async fn verify(conn: &mut AsyncPgConnection) -> QueryResult<LedgerReport> {
