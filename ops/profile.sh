@@ -16,7 +16,12 @@
 # --warmup runs the same load S seconds first, unmeasured (caches warm, as in
 # ops/bench.sh's run at half the peak).
 # --api-bin profiles that build of tillcode-api instead of this tree's (A/B
-# runs alternating two builds, e.g. one copied out before a change).
+# runs alternating two builds, e.g. one copied out before a change). Build the
+# other commit (a `git worktree`) with a CARGO_TARGET_DIR of its own: cargo
+# tells workspace crates apart by name and by their files' mtimes, not their
+# path, so after building an older worktree into this tree's target dir it
+# can take this tree's older-dated sources as built and leave the worktree's
+# binary in place.
 # --sign-at-send has goose-load sign each redemption when it sends it, not in
 # advance (the tills' signing then also runs on this machine).
 # Extra environment for the API (e.g. TILLCODE_LEDGER_WRITERS=1) is passed on;
