@@ -3,16 +3,15 @@
 //! Reads `TILLCODE_TEST_DATABASE_URL` (an admin URL, default
 //! `postgres://postgres@127.0.0.1:5432/postgres`); Redis is in `redis.rs`.
 
+use std::sync::Arc;
+
 // The admin side is synchronous (libpq): it also runs in `Drop`.
 use diesel::pg::PgConnection;
 use diesel::{Connection, RunQueryDsl as _, sql_query};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
-use uuid::Uuid;
-
-use std::sync::Arc;
-
 use futures_util::future::join_all;
 use tokio::sync::Barrier;
+use uuid::Uuid;
 
 use crate::db::{self, DbPool};
 use crate::ledger::{self, LedgerError, Posted, Posting};
