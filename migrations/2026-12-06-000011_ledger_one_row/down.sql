@@ -2,6 +2,8 @@
 -- keys as tables of their own again, filled from the transfers, and the
 -- write functions of migrations 000005 (as `ledger_post_each`) and 000010.
 DROP VIEW ledger_entries;
+DROP VIEW idempotency_keys;
+DROP VIEW redeemed_codes;
 
 CREATE TABLE ledger_entries (
     merchant_id uuid NOT NULL,

@@ -72,6 +72,19 @@ FROM ledger_transfers t
 JOIN accounts a ON a.merchant_id = t.merchant_id AND a.id = t.account_id
 CROSS JOIN (VALUES ('customer'), ('issuance')) AS b (book);
 
+-- The two tables' old names, as read-only views, for one release: during a
+-- rolling deploy the hosts not yet upgraded still read them (the stored
+-- answer of a key, whether a refused code was spent). A later migration
+-- drops them once no such binary runs; nothing in this release reads them.
+CREATE VIEW idempotency_keys AS
+SELECT merchant_id, caller_id, idempotency_key AS key, request_hash, id AS transfer_id, created_at
+FROM ledger_transfers WHERE caller_id IS NOT NULL;
+
+CREATE VIEW redeemed_codes AS
+SELECT merchant_id, code_fingerprint AS fingerprint, code_kind AS kind, code_device_id AS device_id,
+       id AS transfer_id, created_at
+FROM ledger_transfers WHERE code_fingerprint IS NOT NULL;
+
 -- The two write functions, writing the one row. `ledger_post_each` is the
 -- function of migration 000005 (renamed by 000008), `ledger_post_batch` that
 -- of 000010; only the transfer's insert changed, and the three inserts into
