@@ -90,7 +90,9 @@ pub fn problem_response(kind: ProblemType, detail: Option<String>) -> HttpRespon
     let status = StatusCode::from_u16(kind.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
     response.insert_header(ContentType(PROBLEM_JSON.clone()));
-    if status == StatusCode::SERVICE_UNAVAILABLE {
+    // A 409 request-in-flight is answered the same way: the first copy of
+    // the request will have committed or failed by then.
+    if status == StatusCode::SERVICE_UNAVAILABLE || kind == ProblemType::RequestInFlight {
         response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECS));
     }
     response.json(Problem::new(kind, detail))

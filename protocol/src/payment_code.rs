@@ -27,6 +27,13 @@ impl CodeKind {
             CodeKind::Numeric => "numeric",
         }
     }
+
+    /// The kind [`CodeKind::as_str`] names, as stored and logged.
+    pub fn from_name(name: &str) -> Option<CodeKind> {
+        [CodeKind::Online, CodeKind::Offline, CodeKind::Numeric]
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
 }
 
 impl PaymentCode {

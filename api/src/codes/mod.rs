@@ -1,6 +1,7 @@
 //! Payment codes: issuing online keys, and verifying every kind of code.
 
 pub mod devices;
+pub mod marks;
 pub mod online;
 pub mod verify;
 
@@ -10,6 +11,7 @@ use actix_web::web;
 mod tests;
 
 pub use devices::DeviceCache;
+pub use marks::{Claimant, code_is_dead, release};
 pub use verify::{CodeRejection, CodeWindows, TokenWindows, VerifiedCode, verify_code};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

@@ -12,6 +12,7 @@ use tillcode_protocol::{CustomerId, MerchantId, OnlineKey, ProblemType};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::marks::Claimant;
 use crate::customers::session::DeviceSession;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -125,9 +126,10 @@ pub async fn issue(
 /// What presenting a key found.
 #[derive(Debug)]
 pub enum Presented {
-    /// First presentation: the key is now spent.
+    /// First presentation, or a copy of the request that presented it
+    /// first (the same [`Claimant`]): the key is spent by that request.
     Fresh(OnlineKeyRecord),
-    /// Spent before.
+    /// Spent before by another request.
     Used,
     /// Issued for another merchant's program; left unspent.
     WrongMerchant,
@@ -135,29 +137,42 @@ pub enum Presented {
     Unknown,
 }
 
-/// Spends the key with this fingerprint, atomically: of any number of
-/// concurrent presentations exactly one sees `Fresh`. A terminal of another
+/// Spends the key with this fingerprint for `claimant`, atomically: of any
+/// number of concurrent presentations by different requests exactly one
+/// sees `Fresh`; copies of that request see `Fresh` too (the ledger's
+/// idempotency key then gives them its one answer). A terminal of another
 /// merchant learns `WrongMerchant` and does not spend it.
+///
+/// Stored values: `l<merchant>|<record>` while live, `u<claimant>|<merchant>|<record>`
+/// once presented (see [`release`] for the way back).
 pub async fn present(
     state: &AppState,
     merchant: MerchantId,
     fingerprint: &[u8; 32],
+    claimant: Claimant,
 ) -> Result<Presented, ApiError> {
     static PRESENT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
         Script::new(
             r"
             local v = redis.call('GET', KEYS[1])
             if not v then return false end
-            if string.sub(v, 1, 1) == 'u' then return 'used' end
-            if string.sub(v, 2, 1 + #ARGV[1]) ~= ARGV[1] then return 'wrong-merchant' end
-            redis.call('SET', KEYS[1], 'u' .. string.sub(v, 2), 'KEEPTTL')
-            return string.sub(v, 3 + #ARGV[1])",
+            local merchant, tag = ARGV[1], ARGV[2]
+            if string.sub(v, 1, 1) == 'u' then
+                if string.sub(v, 2, 1 + #tag) == tag and string.sub(v, 2 + #tag, 2 + #tag) == '|' then
+                    return string.sub(v, 4 + #tag + #merchant)
+                end
+                return 'used'
+            end
+            if string.sub(v, 2, 1 + #merchant) ~= merchant then return 'wrong-merchant' end
+            redis.call('SET', KEYS[1], 'u' .. tag .. '|' .. string.sub(v, 2), 'KEEPTTL')
+            return string.sub(v, 3 + #merchant)",
         )
     });
     let mut conn = state.redis_conn().await?;
     let found: Option<String> = PRESENT
         .key(record_key(state, fingerprint))
         .arg(merchant.to_string())
+        .arg(claimant.tag())
         .invoke_async(&mut *conn)
         .await
         .map_err(redis_error)?;
@@ -170,6 +185,35 @@ pub async fn present(
             Err(_) => Presented::Unknown,
         },
     })
+}
+
+/// Makes a key `claimant` presented live again, for the rest of its life:
+/// its request was refused, so the key paid nothing.
+pub(super) async fn release(
+    state: &AppState,
+    fingerprint: &[u8; 32],
+    claimant: Claimant,
+) -> Result<(), ApiError> {
+    static RELEASE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
+        Script::new(
+            r"
+            local v = redis.call('GET', KEYS[1])
+            local mine = 'u' .. ARGV[1] .. '|'
+            if v and string.sub(v, 1, #mine) == mine then
+                redis.call('SET', KEYS[1], 'l' .. string.sub(v, #mine + 1), 'KEEPTTL')
+                return 1
+            end
+            return 0",
+        )
+    });
+    let mut conn = state.redis_conn().await?;
+    RELEASE
+        .key(record_key(state, fingerprint))
+        .arg(claimant.tag())
+        .invoke_async::<i64>(&mut *conn)
+        .await
+        .map(drop)
+        .map_err(redis_error)
 }
 
 /// Deletes the live keys a device holds (on revocation).

@@ -94,6 +94,7 @@ async fn verify_on(
         payload,
         now_ms(),
         CodeWindows::default(),
+        Claimant::unique(),
     )
     .await
     .unwrap()
@@ -222,6 +223,7 @@ async fn a_token_for_another_merchants_program_is_refused() {
         &payload,
         now_ms(),
         CodeWindows::default(),
+        Claimant::unique(),
     )
     .await
     .unwrap();
@@ -402,9 +404,16 @@ async fn concurrent_fifty_presentations_of_one_online_key_accept_exactly_one() {
     let attempts = (0..50).map(|_| {
         let (state, merchant, payload) = (s.state.clone(), s.merchant.merchant, payload.clone());
         tokio::spawn(async move {
-            verify_code(&state, merchant, &payload, now_ms(), CodeWindows::default())
-                .await
-                .unwrap()
+            verify_code(
+                &state,
+                merchant,
+                &payload,
+                now_ms(),
+                CodeWindows::default(),
+                Claimant::unique(),
+            )
+            .await
+            .unwrap()
         })
     });
     let verdicts: Vec<_> = join_all(attempts)
@@ -535,6 +544,7 @@ async fn an_online_key_shown_at_another_merchant_is_refused_and_stays_spendable_
         payload,
         now_ms(),
         CodeWindows::default(),
+        Claimant::unique(),
     )
     .await
     .unwrap();

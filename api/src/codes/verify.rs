@@ -20,6 +20,7 @@ use tillcode_protocol::{
 use uuid::Uuid;
 
 use super::devices::{DeviceBy, DeviceRow, find_device};
+use super::marks::{Claimant, Sighting, sight};
 use super::online::{self, Presented};
 use crate::error::ApiError;
 use crate::ledger::CodeClaim;
@@ -128,25 +129,31 @@ pub struct VerifiedCode {
 
 type Verdict = Result<VerifiedCode, CodeRejection>;
 
-/// Verifies `payload` for a terminal of `merchant` at `now_ms`. The outer
-/// error is an infrastructure failure (503/500), the inner one a refusal.
+/// Verifies `payload` for a terminal of `merchant` at `now_ms`, marking it
+/// presented by `claimant` (see [`super::marks`]). The outer error is an
+/// infrastructure failure (503/500), the inner one a refusal.
 pub async fn verify_code(
     state: &AppState,
     merchant: MerchantId,
     payload: &str,
     now_ms: u64,
     windows: CodeWindows,
+    claimant: Claimant,
 ) -> Result<Verdict, ApiError> {
     let code = match PaymentCode::parse(payload) {
         Ok(code) => code,
         Err(e) => return Ok(Err(CodeRejection::Malformed(e))),
     };
     match code {
-        PaymentCode::Online(key) => verify_online(state, merchant, key.fingerprint()).await,
-        PaymentCode::Offline(token) => {
-            verify_offline(state, merchant, &token, now_ms, windows).await
+        PaymentCode::Online(key) => {
+            verify_online(state, merchant, key.fingerprint(), claimant).await
         }
-        PaymentCode::Numeric(code) => verify_numeric(state, merchant, &code, now_ms).await,
+        PaymentCode::Offline(token) => {
+            verify_offline(state, merchant, &token, now_ms, windows, claimant).await
+        }
+        PaymentCode::Numeric(code) => {
+            verify_numeric(state, merchant, &code, now_ms, claimant).await
+        }
     }
 }
 
@@ -184,33 +191,13 @@ enum Floor {
     Numeric(i64),
 }
 
-/// Marks a fingerprint seen for `ttl`; false if it was seen already.
-async fn first_sighting(
-    state: &AppState,
-    fingerprint: &[u8; 32],
-    ttl: Duration,
-) -> Result<bool, ApiError> {
-    let key = state.redis_key(&["seen", &hex::encode(fingerprint)]);
-    let mut conn = state.redis_conn().await?;
-    let set: bool = redis::cmd("SET")
-        .arg(&key)
-        .arg(1u8)
-        .arg("NX")
-        .arg("PX")
-        .arg(ttl.as_millis() as u64)
-        .query_async::<Option<String>>(&mut *conn)
-        .await
-        .map(|reply| reply.is_some())
-        .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
-    Ok(set)
-}
-
 async fn verify_online(
     state: &AppState,
     merchant: MerchantId,
     fingerprint: [u8; 32],
+    claimant: Claimant,
 ) -> Result<Verdict, ApiError> {
-    let record = match online::present(state, merchant, &fingerprint).await? {
+    let record = match online::present(state, merchant, &fingerprint, claimant).await? {
         Presented::Fresh(record) => record,
         Presented::Used => return Ok(Err(CodeRejection::Replayed)),
         Presented::WrongMerchant => return Ok(Err(CodeRejection::WrongMerchant)),
@@ -236,6 +223,7 @@ async fn verify_offline(
     token: &OfflineToken,
     now_ms: u64,
     windows: CodeWindows,
+    claimant: Claimant,
 ) -> Result<Verdict, ApiError> {
     let windows = match windows {
         // In memory but for one read per merchant every FRESH_FOR.
@@ -284,13 +272,8 @@ async fn verify_offline(
         return Ok(Err(CodeRejection::Superseded));
     }
     let fingerprint = token.fingerprint(merchant);
-    if !first_sighting(
-        state,
-        &fingerprint,
-        windows.max_age + windows.max_skew + Duration::from_secs(5),
-    )
-    .await?
-    {
+    let ttl = windows.max_age + windows.max_skew + Duration::from_secs(5);
+    if sight(state, &fingerprint, ttl, claimant).await? == Sighting::Others {
         return Ok(Err(CodeRejection::Replayed));
     }
     Ok(Ok(accepted(
@@ -316,6 +299,7 @@ async fn verify_numeric(
     merchant: MerchantId,
     code: &NumericCode,
     now_ms: u64,
+    claimant: Claimant,
 ) -> Result<Verdict, ApiError> {
     let handle = i32::try_from(code.handle.get()).unwrap_or(-1);
     let Some(device) = find_device(state, merchant, DeviceBy::Numeric(handle)).await? else {
@@ -360,7 +344,7 @@ async fn verify_numeric(
     if step_i64 < device.last_numeric_step {
         return Ok(Err(CodeRejection::Superseded));
     }
-    if !first_sighting(state, &fingerprint, Duration::from_secs(120)).await? {
+    if sight(state, &fingerprint, Duration::from_secs(120), claimant).await? == Sighting::Others {
         return Ok(Err(CodeRejection::Replayed));
     }
     Ok(Ok(accepted(

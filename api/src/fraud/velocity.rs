@@ -1,17 +1,19 @@
 //! Velocity limits: how many redemptions, and how much, one customer, one
 //! device and one terminal may make in a sliding window. Decided in one
 //! Redis script before the debit, so concurrent redemptions cannot together
-//! slip past a limit; a redemption counts once admitted, even if its debit is
-//! then refused (a conservative error).
+//! slip past a limit. A redemption whose debit is then refused (the balance,
+//! a revoked terminal, a reused key) is taken back out ([`Admitted::take_back`]),
+//! so that the cashier's corrected retry is not counted twice; one whose
+//! outcome is unknown (a server failure) stays counted (a conservative error).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rand_core::{OsRng, RngCore};
 use redis::Script;
 use tillcode_protocol::ProblemType;
 use uuid::Uuid;
 
 use super::settings::Settings;
+use crate::codes::Claimant;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -20,6 +22,45 @@ pub struct Subjects {
     pub customer: Uuid,
     pub device: Uuid,
     pub terminal: Uuid,
+}
+
+/// A redemption counted in the windows, until it is taken back.
+pub struct Admitted {
+    customer_key: String,
+    device_key: String,
+    terminal_key: String,
+    member: String,
+}
+
+impl Admitted {
+    /// Takes the redemption back out of every window it was counted in,
+    /// after its debit was refused. Best effort: a failure only leaves the
+    /// limits stricter until the entry leaves the window.
+    pub async fn take_back(self, state: &AppState) {
+        let undone: Result<(), ApiError> = async {
+            let mut conn = state.redis_conn().await?;
+            // Two commands: the terminal's window lives in another Redis
+            // Cluster slot than the customer's two.
+            let () = redis::pipe()
+                .atomic()
+                .zrem(&self.customer_key, &self.member)
+                .zrem(&self.device_key, &self.member)
+                .query_async(&mut *conn)
+                .await
+                .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))?;
+            redis::cmd("ZREM")
+                .arg(&self.terminal_key)
+                .arg(&self.member)
+                .query_async::<i64>(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))
+        }
+        .await;
+        if let Err(e) = undone {
+            tracing::warn!("velocity: cannot take back an admitted entry: {e}");
+        }
+    }
 }
 
 /// Admits the redemption of `amount` or refuses it with `velocity-limit`.
@@ -34,18 +75,25 @@ pub struct Subjects {
 /// of that customer may see one entry too many and be refused (conservative,
 /// like counting a redemption whose debit is then refused), never one too
 /// few.
+///
+/// Admission is idempotent per [`Claimant`]: the request's entry is its
+/// claimant's, so a copy or a retry of an admitted request is admitted again
+/// without being counted twice, and a copy of a refused one is refused.
 pub async fn admit(
     state: &AppState,
     settings: &Settings,
     who: &Subjects,
     amount: i64,
-) -> Result<(), ApiError> {
+    claimant: Claimant,
+) -> Result<Admitted, ApiError> {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or_default();
     let window_ms = u64::try_from(settings.velocity_window_s).unwrap_or(3600) * 1000;
-    let member = format!("{now}:{amount}:{}", OsRng.next_u64());
+    // "0:" keeps the member in the shape "<number>:<amount>:<id>" that the
+    // script (and that of the previous release) reads the amount from.
+    let member = format!("0:{amount}:{}", claimant.tag());
     let customer = who.customer.to_string();
     let customer_key = state.redis_tagged_key(&customer, &["velocity", "customer"]);
     let device_key =
@@ -89,7 +137,12 @@ pub async fn admit(
         _ => Some("device"),
     };
     match refused {
-        None => Ok(()),
+        None => Ok(Admitted {
+            customer_key,
+            device_key,
+            terminal_key,
+            member,
+        }),
         Some(kind) => Err(ApiError::client(
             ProblemType::VelocityLimit,
             format!(
@@ -118,9 +171,11 @@ impl Window<'_> {
         conn: &mut crate::cache::RedisConn,
         limits: &[(&String, i64, i64)],
     ) -> Result<usize, ApiError> {
-        // Each key is a sorted set of "<ms>:<amount>:<random>" scored by time.
-        // ARGV: now, window, amount, member, then per key: max count, max
-        // amount (0 = no amount limit).
+        // Each key is a sorted set of "0:<amount>:<claimant>" scored by the
+        // time of admission. ARGV: now, window, amount, member, then per
+        // key: max count, max amount (0 = no amount limit). A member already
+        // in a window (a copy of an admitted request) is admitted again and
+        // keeps its first time.
         static ADMIT: std::sync::LazyLock<Script> = std::sync::LazyLock::new(|| {
             Script::new(
                 r"
@@ -128,8 +183,9 @@ impl Window<'_> {
                 for i, key in ipairs(KEYS) do
                     redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
                     local max_count, max_amount = tonumber(ARGV[3 + 2 * i]), tonumber(ARGV[4 + 2 * i])
-                    if redis.call('ZCARD', key) + 1 > max_count then return i end
-                    if max_amount > 0 then
+                    local counted = redis.call('ZSCORE', key, ARGV[4])
+                    if not counted and redis.call('ZCARD', key) + 1 > max_count then return i end
+                    if not counted and max_amount > 0 then
                         local total = amount
                         for _, member in ipairs(redis.call('ZRANGE', key, 0, -1)) do
                             total = total + tonumber(string.match(member, '^%d+:(%d+):'))
@@ -138,7 +194,7 @@ impl Window<'_> {
                     end
                 end
                 for _, key in ipairs(KEYS) do
-                    redis.call('ZADD', key, now, ARGV[4])
+                    redis.call('ZADD', key, 'NX', now, ARGV[4])
                     redis.call('PEXPIRE', key, window)
                 end
                 return 0",

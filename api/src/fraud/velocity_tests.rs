@@ -5,7 +5,8 @@
 use uuid::Uuid;
 
 use super::settings::Settings;
-use super::velocity::{Subjects, admit};
+use super::velocity::{Admitted, Subjects, admit};
+use crate::codes::Claimant;
 use crate::testing::spawn_app;
 
 fn who(customer: Uuid, terminal: Uuid) -> Subjects {
@@ -17,9 +18,9 @@ fn who(customer: Uuid, terminal: Uuid) -> Subjects {
     }
 }
 
-fn refused_by(result: Result<(), crate::error::ApiError>) -> String {
+fn refused_by(result: Result<Admitted, crate::error::ApiError>) -> String {
     match result {
-        Ok(()) => "admitted".to_owned(),
+        Ok(_) => "admitted".to_owned(),
         Err(e) => e.to_string(),
     }
 }
@@ -34,16 +35,26 @@ async fn a_redemption_the_terminal_refuses_is_not_counted_against_the_customer()
         ..Settings::default()
     };
     let (ana, till_1, till_2) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till_1), 5)
+    admit(&state, &settings, &who(ana, till_1), 5, Claimant::unique())
         .await
         .unwrap();
-    let second = refused_by(admit(&state, &settings, &who(ana, till_1), 5).await);
+    let second =
+        refused_by(admit(&state, &settings, &who(ana, till_1), 5, Claimant::unique()).await);
     assert!(second.contains("terminal"), "{second}");
     // Had the refused one stayed in Ana's window, this would be her third.
-    admit(&state, &settings, &who(ana, till_2), 5)
+    admit(&state, &settings, &who(ana, till_2), 5, Claimant::unique())
         .await
         .unwrap();
-    let fourth = refused_by(admit(&state, &settings, &who(ana, Uuid::new_v4()), 5).await);
+    let fourth = refused_by(
+        admit(
+            &state,
+            &settings,
+            &who(ana, Uuid::new_v4()),
+            5,
+            Claimant::unique(),
+        )
+        .await,
+    );
     assert!(fourth.contains("customer"), "{fourth}");
 }
 
@@ -57,12 +68,25 @@ async fn a_redemption_the_customer_limit_refuses_is_not_counted_against_the_term
         ..Settings::default()
     };
     let (ana, bo, till) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till), 5).await.unwrap();
-    let again = refused_by(admit(&state, &settings, &who(ana, till), 5).await);
+    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+        .await
+        .unwrap();
+    let again = refused_by(admit(&state, &settings, &who(ana, till), 5, Claimant::unique()).await);
     assert!(again.contains("customer"), "{again}");
     // The till's second admitted redemption, not its third.
-    admit(&state, &settings, &who(bo, till), 5).await.unwrap();
-    let full = refused_by(admit(&state, &settings, &who(Uuid::new_v4(), till), 5).await);
+    admit(&state, &settings, &who(bo, till), 5, Claimant::unique())
+        .await
+        .unwrap();
+    let full = refused_by(
+        admit(
+            &state,
+            &settings,
+            &who(Uuid::new_v4(), till),
+            5,
+            Claimant::unique(),
+        )
+        .await,
+    );
     assert!(full.contains("terminal"), "{full}");
 }
 
@@ -76,15 +100,73 @@ async fn the_amount_limit_counts_only_admitted_redemptions() {
         ..Settings::default()
     };
     let (ana, till_1) = (Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till_1), 60)
+    admit(&state, &settings, &who(ana, till_1), 60, Claimant::unique())
         .await
         .unwrap();
     // Refused by the till; its 30 must not count towards Ana's 100.
-    let refused = refused_by(admit(&state, &settings, &who(ana, till_1), 30).await);
+    let refused =
+        refused_by(admit(&state, &settings, &who(ana, till_1), 30, Claimant::unique()).await);
     assert!(refused.contains("terminal"), "{refused}");
-    admit(&state, &settings, &who(ana, Uuid::new_v4()), 40)
+    admit(
+        &state,
+        &settings,
+        &who(ana, Uuid::new_v4()),
+        40,
+        Claimant::unique(),
+    )
+    .await
+    .unwrap();
+    let over = refused_by(
+        admit(
+            &state,
+            &settings,
+            &who(ana, Uuid::new_v4()),
+            1,
+            Claimant::unique(),
+        )
+        .await,
+    );
+    assert!(over.contains("customer"), "{over}");
+}
+
+#[tokio::test]
+async fn a_copy_of_an_admitted_request_is_admitted_again_without_being_counted_twice() {
+    let app = spawn_app().await;
+    let state = app.state();
+    let settings = Settings {
+        device_max_count: 1,
+        ..Settings::default()
+    };
+    let (ana, till) = (Uuid::new_v4(), Uuid::new_v4());
+    let sale = Claimant::unique();
+    admit(&state, &settings, &who(ana, till), 5, sale)
         .await
         .unwrap();
-    let over = refused_by(admit(&state, &settings, &who(ana, Uuid::new_v4()), 1).await);
-    assert!(over.contains("customer"), "{over}");
+    // The same sale again (a till's retry) is still the one redemption.
+    admit(&state, &settings, &who(ana, till), 5, sale)
+        .await
+        .unwrap();
+    let another =
+        refused_by(admit(&state, &settings, &who(ana, till), 5, Claimant::unique()).await);
+    assert!(another.contains("this device"), "{another}");
+}
+
+#[tokio::test]
+async fn a_redemption_taken_back_frees_its_place_in_every_window() {
+    let app = spawn_app().await;
+    let state = app.state();
+    let settings = Settings {
+        device_max_count: 1,
+        terminal_max_count: 1,
+        ..Settings::default()
+    };
+    let (ana, till) = (Uuid::new_v4(), Uuid::new_v4());
+    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+        .await
+        .unwrap()
+        .take_back(&state)
+        .await;
+    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+        .await
+        .unwrap();
 }

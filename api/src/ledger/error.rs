@@ -32,6 +32,10 @@ pub enum LedgerError {
     TerminalNotActive,
     #[error("the idempotency key was already used for a different request")]
     IdempotencyKeyReused,
+    /// Another call with this key is being posted and has not committed:
+    /// retry with the same key for its answer.
+    #[error("a request with this idempotency key is still being posted; retry with the same key")]
+    InFlight,
     /// The statement changed nothing and nothing explains it any more: a
     /// concurrent change moved the state in between. Safe to retry.
     #[error("the ledger changed concurrently; retry")]
@@ -45,6 +49,16 @@ pub enum LedgerError {
 }
 
 impl LedgerError {
+    /// A definite refusal: nothing was written for this request, nor will
+    /// be by a copy of it (unlike an unknown outcome, such as a failure of
+    /// the database, or a copy still in flight).
+    pub fn is_refusal(&self) -> bool {
+        !matches!(
+            self,
+            Self::InFlight | Self::Contended | Self::Unavailable(_) | Self::Database(_)
+        )
+    }
+
     pub fn problem_type(&self) -> ProblemType {
         match self {
             Self::AccountNotFound => ProblemType::AccountNotFound,
@@ -60,6 +74,7 @@ impl LedgerError {
             Self::CodeSuperseded => ProblemType::CodeSuperseded,
             Self::DeviceNotActive => ProblemType::DeviceRevoked,
             Self::TerminalNotActive => ProblemType::TerminalNotActive,
+            Self::InFlight => ProblemType::RequestInFlight,
             Self::Contended | Self::Unavailable(_) => ProblemType::ServiceUnavailable,
             Self::Database(_) => ProblemType::Internal,
         }

@@ -21,6 +21,6 @@ pub use operation::{
     CodeClaim, Direction, IdempotencyKey, IdempotencyKeyError, Note, NoteError, Operation, Posted,
     Posting, SaleContext, Transfer, TransferKind,
 };
-pub use post::{post, post_batch, stored_answer};
+pub use post::{balance_of, post, post_batch, stored_answer};
 pub use verify::{LedgerReport, ProgramTotals, Violation, verify};
 pub use writer::{BatchSettings, Writer};

@@ -268,5 +268,7 @@ pub struct Posted {
     pub transfer: Transfer,
     /// The accrual of a `RedeemAndEarn`.
     pub earned: Option<Transfer>,
+    /// The kind of the payment code the transfer spent, if it spent one.
+    pub code_kind: Option<tillcode_protocol::CodeKind>,
     pub replayed: bool,
 }

@@ -167,6 +167,7 @@ async fn settle(
             Ok(Posted {
                 transfer,
                 earned,
+                code_kind: posting.code.as_ref().map(|c| c.kind),
                 replayed: false,
             })
         }
@@ -177,7 +178,7 @@ async fn settle(
             "ledger_transfers_idempotency_key" => {
                 match replay(conn, posting, &prepared.request_hash).await? {
                     Some(posted) => Ok(posted),
-                    None => Err(LedgerError::Contended),
+                    None => Err(LedgerError::InFlight),
                 }
             }
             "ledger_transfers_code" => Err(LedgerError::CodeReplayed),
@@ -528,15 +529,19 @@ pub async fn stored_answer(
     request_hash: &[u8; 32],
 ) -> Result<Option<Posted>, LedgerError> {
     let merchant = Uuid::from(merchant);
-    let stored: Option<(Option<Vec<u8>>, TransferRow)> = ledger_transfers::table
+    let stored: Option<(Option<Vec<u8>>, Option<String>, TransferRow)> = ledger_transfers::table
         .filter(ledger_transfers::merchant_id.eq(merchant))
         .filter(ledger_transfers::caller_id.eq(caller))
         .filter(ledger_transfers::idempotency_key.eq(key.as_str()))
-        .select((ledger_transfers::request_hash, TransferRow::as_select()))
+        .select((
+            ledger_transfers::request_hash,
+            ledger_transfers::code_kind,
+            TransferRow::as_select(),
+        ))
         .first(conn)
         .await
         .optional()?;
-    let Some((stored_hash, row)) = stored else {
+    let Some((stored_hash, code_kind, row)) = stored else {
         return Ok(None);
     };
     if stored_hash.as_deref() != Some(request_hash.as_slice()) {
@@ -553,6 +558,9 @@ pub async fn stored_answer(
     Ok(Some(Posted {
         transfer: row.try_into()?,
         earned: earned.map(Transfer::try_from).transpose()?,
+        code_kind: code_kind
+            .as_deref()
+            .and_then(tillcode_protocol::CodeKind::from_name),
         replayed: true,
     }))
 }
@@ -618,9 +626,10 @@ async fn diagnose(
             }
         }
     };
-    // The code is asked last: its device's floor moves even when the debit
-    // is then refused (the code was spent on presentation), so a refused
-    // debit must be reported as what it was.
+    // The code is asked last: a debit the balance refused is reported as
+    // that, whatever became of the code since (a refused posting leaves its
+    // device's floor where it was, migration 000012, so the cashier may
+    // correct the amount and send the same code again).
     if let (LedgerError::Contended, Some(code)) = (&refusal, &posting.code)
         && let Some(code_refusal) = code_refusal(conn, merchant, code).await?
     {
@@ -672,7 +681,8 @@ async fn code_refusal(
     }))
 }
 
-async fn balance_of(
+/// The balance of `account`, or `None` when the merchant has no such account.
+pub async fn balance_of(
     conn: &mut AsyncPgConnection,
     merchant: Uuid,
     account: AccountId,

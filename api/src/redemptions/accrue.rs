@@ -58,8 +58,15 @@ pub async fn accrue(
                         .duration_since(UNIX_EPOCH)
                         .map(|d| d.as_millis() as u64)
                         .unwrap_or_default();
-                    let verdict =
-                        verify_code(&state, merchant, code, now_ms, CodeWindows::default()).await?;
+                    let verdict = verify_code(
+                        &state,
+                        merchant,
+                        code,
+                        now_ms,
+                        CodeWindows::default(),
+                        call.claimant(),
+                    )
+                    .await?;
                     let verified = match verdict {
                         Ok(verified) => verified,
                         Err(rejection) => {
@@ -96,9 +103,23 @@ pub async fn accrue(
                 context: Some(call.context(reference)),
                 request_fingerprint: Some(call.request_hash),
             };
-            let code_kind = posting.code.as_ref().map(|c| c.kind);
-            let posted = state.ledger.post(posting).await?;
-            call.succeeded(&state, "accrue", code_kind, credit.get());
+            let code = posting.code.clone();
+            let posted = match state.ledger.post(posting).await {
+                Ok(posted) => posted,
+                Err(e) => {
+                    let e = ApiError::from(e);
+                    // The code was not spent: the customer may show it again.
+                    if let Some(code) = &code
+                        && !crate::codes::code_is_dead(e.kind())
+                    {
+                        crate::codes::release(&state, code, call.claimant()).await;
+                    }
+                    return Err(e);
+                }
+            };
+            if !posted.replayed {
+                call.succeeded(&state, "accrue", code.map(|c| c.kind), credit.get());
+            }
             posted
         }
     };
@@ -125,7 +146,7 @@ async fn account_of(
         .first(&mut conn)
         .await
         .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(ApiError::database)?;
     account
         .map(AccountId::from)
         .ok_or_else(|| LedgerError::AccountNotFound.into())

@@ -11,6 +11,10 @@ pub mod redeem;
 pub mod reverse;
 
 #[cfg(test)]
+mod copies_tests;
+#[cfg(test)]
+mod refusals_tests;
+#[cfg(test)]
 mod tests;
 
 use actix_web::{HttpRequest, web};
@@ -21,6 +25,7 @@ use sha2::{Digest, Sha256};
 use tillcode_protocol::{AccountId, Amount, ProblemType};
 use uuid::Uuid;
 
+use crate::codes::Claimant;
 use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{self, IdempotencyKey, Posted};
@@ -192,6 +197,12 @@ impl<T> SignedCall<T> {
             &self.request_hash,
         )
         .await?)
+    }
+
+    /// Who this request is when it marks a customer's code: its copies and
+    /// retries are the same claimant, any other request is not.
+    pub fn claimant(&self) -> Claimant {
+        Claimant::of_request(self.terminal.id, self.key.as_str(), &self.request_hash)
     }
 
     pub fn context(&self, reference: Option<String>) -> ledger::SaleContext {

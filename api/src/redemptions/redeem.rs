@@ -11,11 +11,13 @@ use tillcode_protocol::till_requests::RedeemRequest;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use tillcode_protocol::{AccountId, Amount, ProblemType};
+
 use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call};
-use crate::codes::{CodeWindows, verify_code};
+use crate::codes::{CodeWindows, VerifiedCode, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
-use crate::ledger::{Operation, Posted, Posting};
+use crate::ledger::{self, LedgerError, Operation, Posted, Posting};
 use crate::state::AppState;
 use crate::terminals::auth::Require;
 
@@ -36,7 +38,7 @@ pub struct Redemption {
     /// The customer's name as a cashier may see it: "Ana B.".
     #[schema(example = "Ana B.")]
     pub customer: String,
-    /// `online`, `offline` or `numeric`; null on a replayed answer.
+    /// `online`, `offline` or `numeric`, also on a replayed answer.
     pub code_kind: Option<&'static str>,
     /// True when this is the stored answer to an earlier request with the
     /// same idempotency key: nothing was charged again.
@@ -50,7 +52,7 @@ fn now_ms() -> u64 {
         .unwrap_or_default()
 }
 
-fn answer(posted: Posted, customer: String, code_kind: Option<&'static str>) -> HttpResponse {
+fn answer(posted: Posted, customer: String) -> HttpResponse {
     HttpResponse::Created().json(Redemption {
         redemption_id: posted.transfer.id.into(),
         amount: -posted.transfer.balance_change,
@@ -61,7 +63,7 @@ fn answer(posted: Posted, customer: String, code_kind: Option<&'static str>) -> 
             balance_after: e.balance_after,
         }),
         customer,
-        code_kind,
+        code_kind: posted.code_kind.map(|k| k.as_str()),
         replayed: posted.replayed,
     })
 }
@@ -77,7 +79,14 @@ async fn replayed(
         posted.transfer.account,
     )
     .await?;
-    Ok(answer(posted, customer, None))
+    Ok(answer(posted, customer))
+}
+
+/// What the till asked for, parsed.
+struct Sale {
+    spend: Amount,
+    earn: Option<Amount>,
+    reference: Option<String>,
 }
 
 /// Redeems a customer's code.
@@ -113,6 +122,7 @@ pub async fn redeem(
         &call.body.code,
         now_ms(),
         CodeWindows::default(),
+        call.claimant(),
     )
     .await?;
     if let Some(kind) = claimed {
@@ -139,61 +149,110 @@ pub async fn redeem(
             };
         }
     };
-    let operation = match earn {
-        None => Operation::Redeem {
-            account: verified.account,
-            amount: spend,
-        },
-        Some(earn) => Operation::RedeemAndEarn {
-            account: verified.account,
-            amount: spend,
-            earn,
-        },
+    let sale = Sale {
+        spend,
+        earn,
+        reference,
     };
-    let settings = state.settings.get(&state, merchant).await?;
+    match pay(&state, &call, &verified, sale).await {
+        Ok(response) => Ok(response),
+        // Only a debit that commits spends the customer's code: after any
+        // other outcome the code is good for the next try within its life.
+        Err(error) => {
+            if !crate::codes::code_is_dead(error.kind()) {
+                crate::codes::release(&state, &verified.claim, call.claimant()).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+/// The sale once its code is verified: the velocity limits, then the debit.
+async fn pay(
+    state: &AppState,
+    call: &SignedCall<RedeemRequest>,
+    verified: &VerifiedCode,
+    sale: Sale,
+) -> Result<HttpResponse, ApiError> {
+    let merchant = call.terminal.merchant;
+    let seen = || fraud::Seen {
+        code_kind: Some(verified.kind),
+        customer: Some(verified.customer.into()),
+        device: Some(verified.device),
+        ..Default::default()
+    };
+    let settings = state.settings.get(state, merchant).await?;
     let who = fraud::velocity::Subjects {
         customer: verified.customer.into(),
         device: verified.device,
         terminal: call.terminal.id,
     };
-    if let Err(e) = fraud::velocity::admit(&state, &settings, &who, spend.get()).await {
-        let seen = fraud::Seen {
-            code_kind: Some(verified.kind),
-            customer: Some(verified.customer.into()),
-            device: Some(verified.device),
-            ..Default::default()
+    let spend = sale.spend.get();
+    let admitted =
+        match fraud::velocity::admit(state, &settings, &who, spend, call.claimant()).await {
+            Ok(admitted) => admitted,
+            Err(e) if e.kind() == ProblemType::VelocityLimit => {
+                // A cashier reads the balance first: an amount above it is
+                // answered as such, with the balance the till may offer.
+                let e = match over_balance(state, call, verified.account, spend).await? {
+                    Some(insufficient) => insufficient,
+                    None => e,
+                };
+                return Err(call.refused(state, "redeem", e, seen()).await);
+            }
+            Err(e) => return Err(e),
         };
-        return Err(call.refused(&state, "redeem", e, seen).await);
-    }
+    let operation = match sale.earn {
+        None => Operation::Redeem {
+            account: verified.account,
+            amount: sale.spend,
+        },
+        Some(earn) => Operation::RedeemAndEarn {
+            account: verified.account,
+            amount: sale.spend,
+            earn,
+        },
+    };
     let posting = Posting {
         merchant,
         caller: call.terminal.id,
         key: call.key.clone(),
         operation,
         code: Some(verified.claim.clone()),
-        context: Some(call.context(reference)),
+        context: Some(call.context(sale.reference)),
         request_fingerprint: Some(call.request_hash),
     };
     let posted = match state.ledger.post(posting).await {
         Ok(posted) => posted,
         Err(e) => {
-            let seen = fraud::Seen {
-                code_kind: Some(verified.kind),
-                customer: Some(verified.customer.into()),
-                device: Some(verified.device),
-                ..Default::default()
-            };
-            return Err(call.refused(&state, "redeem", e.into(), seen).await);
+            if e.is_refusal() {
+                admitted.take_back(state).await;
+            }
+            return Err(call.refused(state, "redeem", e.into(), seen()).await);
         }
     };
-    call.succeeded(&state, "redeem", Some(verified.kind), spend.get());
-    tracing::info!(
-        merchant = %merchant, terminal = %call.terminal.id, redemption = %posted.transfer.id,
-        code_kind = verified.kind.as_str(), "redeemed"
-    );
-    Ok(answer(
-        posted,
-        masked_name(&verified.customer_name),
-        Some(verified.kind.as_str()),
-    ))
+    if !posted.replayed {
+        call.succeeded(state, "redeem", Some(verified.kind), spend);
+        tracing::info!(
+            merchant = %merchant, terminal = %call.terminal.id, redemption = %posted.transfer.id,
+            code_kind = verified.kind.as_str(), "redeemed"
+        );
+    }
+    Ok(answer(posted, masked_name(&verified.customer_name)))
+}
+
+/// `insufficient-balance` when `spend` is above the account's balance.
+async fn over_balance(
+    state: &AppState,
+    call: &SignedCall<RedeemRequest>,
+    account: AccountId,
+    spend: i64,
+) -> Result<Option<ApiError>, ApiError> {
+    let mut conn = state.db_conn().await?;
+    let balance = ledger::balance_of(&mut conn, call.terminal.merchant.into(), account)
+        .await
+        .map_err(ApiError::from)?;
+    Ok(balance
+        .filter(|&available| available < spend)
+        .map(|available| LedgerError::InsufficientBalance { available }.into()))
 }

@@ -12,28 +12,34 @@ use crate::testing::customer::{TestPhone, get, sign_up};
 use crate::testing::terminal::{Signed, TestTerminal, enrolled_terminal};
 use crate::testing::{TestApp, spawn_app};
 
-fn now_ms() -> u64 {
+pub(super) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
 }
 
-struct Till {
-    app: TestApp,
-    merchant: crate::testing::TestMerchant,
-    terminal: TestTerminal,
-    phone: TestPhone,
+pub(super) struct Till {
+    pub app: TestApp,
+    pub merchant: crate::testing::TestMerchant,
+    pub terminal: TestTerminal,
+    pub phone: TestPhone,
+    pub account: tillcode_protocol::AccountId,
 }
 
 /// A terminal, and a customer holding 100 points.
-async fn till() -> Till {
-    let app = spawn_app().await;
+pub(super) async fn till() -> Till {
+    till_on(spawn_app().await).await
+}
+
+/// [`till`] on a server of the caller's making.
+pub(super) async fn till_on(app: TestApp) -> Till {
     let merchant = app.merchant().await;
     let terminal = enrolled_terminal(&app, merchant.merchant).await;
     let phone = sign_up(&app, merchant.merchant, "ana@example.com").await;
     let (_, balance) = get(&app, "/v1/me/balance", &phone.access_token).await;
-    let account = balance["account_id"].as_str().unwrap().parse().unwrap();
+    let account: tillcode_protocol::AccountId =
+        balance["account_id"].as_str().unwrap().parse().unwrap();
     let accrue = Operation::Accrue {
         account,
         amount: tillcode_protocol::Amount::new(100).unwrap(),
@@ -49,10 +55,11 @@ async fn till() -> Till {
         merchant,
         terminal,
         phone,
+        account,
     }
 }
 
-async fn balance(t: &Till) -> i64 {
+pub(super) async fn balance(t: &Till) -> i64 {
     get(&t.app, "/v1/me/balance", &t.phone.access_token).await.1["balance"]
         .as_i64()
         .unwrap()

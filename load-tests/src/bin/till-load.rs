@@ -28,7 +28,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
-use tillcode_api::codes::{CodeWindows, verify_code};
+use tillcode_api::codes::{Claimant, CodeWindows, verify_code};
 use tillcode_api::devices::DeviceName;
 use tillcode_api::fraud::settings::Settings;
 use tillcode_api::fraud::velocity::{self, Subjects};
@@ -317,7 +317,8 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
                         scene.merchant,
                         &code,
                         now_ms(),
-                        CodeWindows::default()
+                        CodeWindows::default(),
+                        Claimant::unique(),
                     )
                     .await,
                     Ok(Ok(_))
@@ -355,7 +356,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     device: Uuid::from_u128(u128::from(n % 400) + 1000),
                     terminal: scene.terminal,
                 };
-                velocity::admit(&state, &limits, &who, 1).await.is_ok()
+                velocity::admit(&state, &limits, &who, 1, Claimant::unique())
+                    .await
+                    .is_ok()
             }
         },
     )
@@ -382,6 +385,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
                     &code,
                     now_ms(),
                     CodeWindows::default(),
+                    Claimant::unique(),
                 )
                 .await
                 else {

@@ -91,6 +91,9 @@ enum Attempt {
     Refused { problem: String },
     /// 503: `clean` when it is problem+json with a Retry-After header.
     Unavailable { clean: bool },
+    /// 409 `request-in-flight`: a copy of the request is still being
+    /// posted; retried with the same key after Retry-After, like a 503.
+    InFlight,
     /// Any other 5xx: never acceptable.
     ServerError { status: u16 },
     /// No answer within the request timeout.
@@ -108,6 +111,7 @@ struct Counts {
     /// try had committed but its answer was lost.
     replayed: u64,
     refused: u64,
+    in_flight: u64,
     unavailable_clean: u64,
     unavailable_unclean: u64,
     server_errors: u64,
@@ -130,6 +134,7 @@ impl Counts {
                 self.replayed += u64::from(*replayed);
             }
             Attempt::Refused { .. } => self.refused += 1,
+            Attempt::InFlight => self.in_flight += 1,
             Attempt::Unavailable { clean: true } => self.unavailable_clean += 1,
             Attempt::Unavailable { clean: false } => self.unavailable_unclean += 1,
             Attempt::ServerError { .. } => self.server_errors += 1,
@@ -150,6 +155,7 @@ impl Counts {
             "replayed_answers": self.replayed,
             "failed_cleanly": self.refused + self.unavailable_clean,
             "refused_4xx": self.refused,
+            "in_flight_409": self.in_flight,
             "unavailable_503": self.unavailable_clean,
             "bad_5xx": self.bad_5xx(),
             "hung": self.hung,
@@ -176,6 +182,10 @@ struct Record {
     by_status: BTreeMap<u16, u64>,
     redemptions: u64,
     unresolved: u64,
+    /// A till's retry (same key and body) of a request that got no definite
+    /// answer, refused as `code-replayed`: the first try spent the code and
+    /// the retry did not get its sale. Never acceptable.
+    retries_refused_as_replayed: u64,
     online_keys_unavailable: u64,
     acks: Vec<Ack>,
 }
@@ -272,6 +282,12 @@ impl Ctx {
             503 => Attempt::Unavailable {
                 clean: problem_json && retry_after,
             },
+            409 if answer["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/request-in-flight")) =>
+            {
+                Attempt::InFlight
+            }
             500..=599 => Attempt::ServerError { status },
             _ => Attempt::Refused {
                 problem: answer["type"]
@@ -337,6 +353,8 @@ struct Job {
     key: String,
     body: String,
     due: Instant,
+    /// Sent before without a definite answer: this is the till's retry.
+    retried: bool,
 }
 
 /// The next new redemption of a worker: mostly offline tokens, every fifth
@@ -395,6 +413,7 @@ async fn next_job(
         key,
         body,
         due: Instant::now(),
+        retried: false,
     })
 }
 
@@ -443,7 +462,12 @@ async fn worker(
                 }));
                 continue;
             }
-            Attempt::Refused { .. } => {
+            Attempt::Refused { problem } => {
+                if job.retried && problem == "code-replayed" {
+                    if let Ok(mut record) = ctx.record.lock() {
+                        record.retries_refused_as_replayed += 1;
+                    }
+                }
                 ctx.finish(None);
                 continue;
             }
@@ -452,6 +476,7 @@ async fn worker(
             _ => Duration::from_secs(1),
         };
         job.due = Instant::now() + pause;
+        job.retried = true;
         waiting.push_back(job);
         // Do not spin on a dead dependency.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -602,6 +627,13 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         ),
     );
     require(
+        record.retries_refused_as_replayed == 0,
+        format!(
+            "{} retries of a till's own unanswered request were refused as code-replayed",
+            record.retries_refused_as_replayed
+        ),
+    );
+    require(
         lost == 0,
         format!("{lost} acknowledged redemptions are not in the ledger"),
     );
@@ -641,6 +673,7 @@ pub async fn run(args: ChaosArgs) -> anyhow::Result<()> {
         "bad_5xx_by_status": record.by_status,
         "redemptions": record.redemptions,
         "unresolved": record.unresolved,
+        "retries_refused_as_replayed": record.retries_refused_as_replayed,
         "online_keys_unavailable": record.online_keys_unavailable,
         "acknowledged": acknowledged,
         "ledger_redeem_debits": in_ledger,

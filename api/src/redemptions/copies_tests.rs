@@ -1,0 +1,201 @@
+//! A till on a flaky network sends the same signed sale again (same
+//! Idempotency-Key, same body, a fresh signature) while the first copy is
+//! still being posted. Thirty-two copies at once, through HTTP, for each kind
+//! of code, for an accrual, with group commit on and off: one debit, and
+//! every copy gets the one answer (or `409 request-in-flight`, which a till
+//! retries) — never `code-replayed`, never a bad code against the terminal.
+
+use std::collections::BTreeMap;
+
+use futures_util::future::join_all;
+use redis::AsyncCommands;
+use serde_json::{Value, json};
+
+use super::tests::{Till, balance, now_ms, till_on};
+use crate::ledger::BatchSettings;
+use crate::testing::terminal::Signed;
+use crate::testing::{TestApp, TestDatabase, spawn_app_with};
+
+const COPIES: usize = 32;
+
+#[derive(Clone, Copy, Debug)]
+enum Code {
+    Offline,
+    Online,
+    Numeric,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum GroupCommit {
+    On,
+    Off,
+}
+
+async fn till_with(group_commit: GroupCommit) -> Till {
+    let app = spawn_app_with(
+        TestDatabase::new(),
+        |db, prefix| {
+            let mut config = TestApp::config(db, prefix);
+            if group_commit == GroupCommit::Off {
+                config.ledger_batch = BatchSettings {
+                    max: 1,
+                    ..BatchSettings::default()
+                };
+            }
+            config
+        },
+        format!("tillcode-test:{}:", uuid::Uuid::new_v4().simple()),
+    )
+    .await;
+    till_on(app).await
+}
+
+async fn code(t: &Till, kind: Code) -> String {
+    match kind {
+        Code::Offline => t.phone.offline_code(now_ms()),
+        Code::Numeric => t.phone.numeric_code(now_ms() / 1000),
+        Code::Online => {
+            let (status, issued) = t.phone.online_code(&t.app).await;
+            assert_eq!(status, 201, "{issued}");
+            issued["payload"].as_str().unwrap().to_owned()
+        }
+    }
+}
+
+/// Sends `COPIES` copies of one signed request at once; their answers.
+async fn copies(t: &Till, path: &str, body: Value) -> Vec<(u16, Value)> {
+    let sends = (0..COPIES).map(|_| {
+        t.terminal.send(
+            &t.app,
+            Signed {
+                method: "POST",
+                path,
+                body: Some(body.clone()),
+                idempotency_key: Some("the-one-sale"),
+            },
+        )
+    });
+    join_all(sends).await
+}
+
+/// "201 fresh", "201 replayed", or the status and problem slug.
+fn tally(answers: &[(u16, Value)]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for (status, body) in answers {
+        let what = match (status, body["replayed"].as_bool()) {
+            (201, Some(false)) => "201 fresh".to_owned(),
+            (201, Some(true)) => "201 replayed".to_owned(),
+            _ => format!(
+                "{status} {}",
+                body["type"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or("?")
+            ),
+        };
+        *counts.entry(what).or_default() += 1;
+    }
+    counts
+}
+
+/// One fresh answer, every other a replay of it (or a request-in-flight to
+/// retry), and nothing counted against the terminal.
+async fn assert_one_answer(t: &Till, answers: &[(u16, Value)], id_field: &str) {
+    let counts = tally(answers);
+    eprintln!("answers to {COPIES} copies: {counts:?}");
+    assert_eq!(counts.get("201 fresh"), Some(&1), "{counts:?}");
+    let others = counts.get("201 replayed").unwrap_or(&0)
+        + counts.get("409 request-in-flight").unwrap_or(&0);
+    assert_eq!(others, COPIES - 1, "{counts:?}");
+    let fresh = &answers
+        .iter()
+        .find(|(_, b)| b["replayed"] == false)
+        .unwrap()
+        .1;
+    for (status, body) in answers.iter().filter(|(s, _)| *s == 201) {
+        assert_eq!(body[id_field], fresh[id_field], "{status} {body}");
+        assert_eq!(body["balance_after"], fresh["balance_after"], "{body}");
+    }
+    let state = t.app.state();
+    let bad_codes: Option<i64> = state
+        .redis_conn()
+        .await
+        .unwrap()
+        .get(state.redis_key(&["bad-codes", &t.terminal.id.to_string()]))
+        .await
+        .unwrap();
+    assert_eq!(
+        bad_codes, None,
+        "copies of one sale were counted as bad codes"
+    );
+}
+
+async fn redeem_copies(kind: Code, group_commit: GroupCommit) {
+    let t = till_with(group_commit).await;
+    let code = code(&t, kind).await;
+    let answers = copies(&t, "/v1/redemptions", json!({"code": code, "amount": 10})).await;
+    assert_one_answer(&t, &answers, "redemption_id").await;
+    for (_, body) in answers.iter().filter(|(s, _)| *s == 201) {
+        assert_eq!(
+            body["code_kind"],
+            format!("{kind:?}").to_lowercase(),
+            "{body}"
+        );
+        assert_eq!(body["amount"], 10);
+    }
+    assert_eq!(balance(&t).await, 90);
+    let report = crate::ledger::verify(&mut t.app.db.connect().await)
+        .await
+        .unwrap();
+    assert!(report.ok, "{report:?}");
+}
+
+async fn accrue_copies(group_commit: GroupCommit) {
+    let t = till_with(group_commit).await;
+    let code = code(&t, Code::Offline).await;
+    let answers = copies(&t, "/v1/accruals", json!({"code": code, "amount": 7})).await;
+    assert_one_answer(&t, &answers, "accrual_id").await;
+    assert_eq!(balance(&t).await, 107);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_offline_sale_get_one_answer_with_group_commit() {
+    redeem_copies(Code::Offline, GroupCommit::On).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_offline_sale_get_one_answer_without_group_commit() {
+    redeem_copies(Code::Offline, GroupCommit::Off).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_online_sale_get_one_answer_with_group_commit() {
+    redeem_copies(Code::Online, GroupCommit::On).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_online_sale_get_one_answer_without_group_commit() {
+    redeem_copies(Code::Online, GroupCommit::Off).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_numeric_sale_get_one_answer_with_group_commit() {
+    redeem_copies(Code::Numeric, GroupCommit::On).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_numeric_sale_get_one_answer_without_group_commit() {
+    redeem_copies(Code::Numeric, GroupCommit::Off).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_accrual_get_one_answer_with_group_commit() {
+    accrue_copies(GroupCommit::On).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_copies_of_one_accrual_get_one_answer_without_group_commit() {
+    accrue_copies(GroupCommit::Off).await;
+}
