@@ -463,10 +463,11 @@ async fn worker(
                 continue;
             }
             Attempt::Refused { problem } => {
-                if job.retried && problem == "code-replayed" {
-                    if let Ok(mut record) = ctx.record.lock() {
-                        record.retries_refused_as_replayed += 1;
-                    }
+                if job.retried
+                    && problem == "code-replayed"
+                    && let Ok(mut record) = ctx.record.lock()
+                {
+                    record.retries_refused_as_replayed += 1;
                 }
                 ctx.finish(None);
                 continue;
