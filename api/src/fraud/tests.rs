@@ -19,12 +19,20 @@ async fn a_replayed_code_and_a_bad_one_are_recorded_without_the_code_and_counted
         .unwrap()
         .as_millis() as u64;
     let code = phone.offline_code(now);
-    // No balance: refused as insufficient, which spends the code...
+    // No balance: refused as insufficient, which leaves the code unspent...
     assert_eq!(terminal.redeem(&app, &code, 1, "k1").await.0, 422);
-    // ...so showing it again is a replay; and garbage is malformed.
-    assert_eq!(terminal.redeem(&app, &code, 1, "k2").await.0, 422);
+    // ...for the accrual it then pays; showing it again is a replay, and
+    // garbage is malformed.
+    let accrual = crate::testing::terminal::Signed {
+        method: "POST",
+        path: "/v1/accruals",
+        body: Some(serde_json::json!({"code": code, "amount": 5})),
+        idempotency_key: Some("k2"),
+    };
+    assert_eq!(terminal.send(&app, accrual).await.0, 201);
+    assert_eq!(terminal.redeem(&app, &code, 1, "k3").await.0, 422);
     assert_eq!(
-        terminal.redeem(&app, "TC1Fnot-a-code", 1, "k3").await.0,
+        terminal.redeem(&app, "TC1Fnot-a-code", 1, "k4").await.0,
         422
     );
 
