@@ -32,6 +32,18 @@ async fn fresh_codes(t: &Till) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The merchant lets a customer redeem at most `max` in its velocity window.
+async fn limit_customer_amount(t: &Till, max: i64) {
+    diesel::insert_into(merchant_settings::table)
+        .values((
+            merchant_settings::merchant_id.eq(uuid::Uuid::from(t.merchant.merchant)),
+            merchant_settings::customer_max_amount.eq(max),
+        ))
+        .execute(&mut t.app.db.connect().await)
+        .await
+        .unwrap();
+}
+
 /// The code pays on its next try, once, and never again.
 async fn pays_once_more(t: &Till, code: &str, key: &str, amount: i64) {
     let (status, body) = t.terminal.redeem(&t.app, code, amount, key).await;
@@ -67,14 +79,7 @@ async fn a_code_refused_for_the_balance_pays_when_the_cashier_corrects_the_amoun
 #[tokio::test]
 async fn a_code_refused_by_a_velocity_limit_pays_a_smaller_amount_within_the_limit() {
     let t = till().await;
-    diesel::insert_into(merchant_settings::table)
-        .values((
-            merchant_settings::merchant_id.eq(uuid::Uuid::from(t.merchant.merchant)),
-            merchant_settings::customer_max_amount.eq(40),
-        ))
-        .execute(&mut t.app.db.connect().await)
-        .await
-        .unwrap();
+    limit_customer_amount(&t, 40).await;
     let code = t.phone.offline_code(now_ms());
     let (status, body) = t.terminal.redeem(&t.app, &code, 50, "over-the-limit").await;
     assert_eq!((status, problem(&body)), (429, "velocity-limit"), "{body}");
@@ -85,14 +90,7 @@ async fn a_code_refused_by_a_velocity_limit_pays_a_smaller_amount_within_the_lim
 #[tokio::test]
 async fn an_amount_above_the_balance_is_refused_as_such_before_any_velocity_limit() {
     let t = till().await;
-    diesel::insert_into(merchant_settings::table)
-        .values((
-            merchant_settings::merchant_id.eq(uuid::Uuid::from(t.merchant.merchant)),
-            merchant_settings::customer_max_amount.eq(40),
-        ))
-        .execute(&mut t.app.db.connect().await)
-        .await
-        .unwrap();
+    limit_customer_amount(&t, 40).await;
     let code = t.phone.offline_code(now_ms());
     let (status, body) = t
         .terminal
