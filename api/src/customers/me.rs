@@ -17,10 +17,6 @@ use crate::password::{self, Password};
 use crate::schema::{accounts, customers, ledger_transfers, programs};
 use crate::state::AppState;
 
-fn db_error(e: diesel::result::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 #[derive(Serialize, ToSchema)]
 pub struct Balance {
     pub account_id: Uuid,
@@ -54,8 +50,7 @@ pub async fn balance(
             programs::minor_units,
         ))
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(HttpResponse::Ok().json(Balance {
         account_id,
         balance,
@@ -116,8 +111,7 @@ pub async fn history(
         .filter(accounts::customer_id.eq(Uuid::from(session.customer)))
         .select(accounts::id)
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     // Transfer ids are UUIDv7: ordering by id is ordering by time, and a
     // cursor is just the last id seen.
     let mut page = ledger_transfers::table
@@ -136,8 +130,7 @@ pub async fn history(
     if let Some(cursor) = query.starting_after {
         page = page.filter(ledger_transfers::id.lt(cursor));
     }
-    let mut rows: Vec<(Uuid, String, i64, i64, DateTime<Utc>)> =
-        page.load(&mut conn).await.map_err(db_error)?;
+    let mut rows: Vec<(Uuid, String, i64, i64, DateTime<Utc>)> = page.load(&mut conn).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.0) } else { None };
@@ -187,8 +180,7 @@ pub async fn change_password(
         .find((merchant, customer))
         .select(customers::password_hash)
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let current = body.current_password;
     let (matches, hash) = tokio::task::spawn_blocking(move || {
         let matches = password::verify(&current, stored.as_deref());
@@ -211,8 +203,7 @@ pub async fn change_password(
             customers::password_changed_at.eq(diesel::dsl::now),
         ))
         .execute(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     drop(conn);
     revoke_devices(&state, &session, Which::AllBut(session.device)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -152,8 +152,7 @@ pub async fn sign_up(
         .select(programs::id)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .optional()?
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such merchant"))?;
 
     let hash = blocking(move || password::hash(&password))
@@ -173,8 +172,7 @@ pub async fn sign_up(
         .returning(customers::id)
         .get_result(&mut conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let Some(customer) = created else {
         // The email is taken: answer as sign-in would, so signing up again
         // with the right password simply signs in.
@@ -190,8 +188,7 @@ pub async fn sign_up(
             accounts::customer_id.eq(customer),
         ))
         .execute(&mut conn)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     tracing::info!(%merchant, %customer, "customer signed up");
     Ok(HttpResponse::Created().json(signed_in(&state, body.merchant_id, customer.into()).await?))
 }
@@ -231,8 +228,7 @@ async fn sign_in_checked(
         .select((customers::id, customers::password_hash))
         .first(conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let (customer, stored) = match found {
         Some((id, hash)) => (Some(id), hash),
         None => (None, None),

@@ -58,8 +58,7 @@ pub async fn list(
             devices::revoked_at,
         ))
         .load(&mut conn)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     let views: Vec<DeviceView> = rows
         .into_iter()
         .map(
@@ -105,8 +104,7 @@ pub async fn rename(
     )
     .set(devices::name.eq(name.as_str()))
     .execute(&mut conn)
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     if updated == 0 {
         return Err(ApiError::client(ProblemType::NotFound, "no such device"));
     }
@@ -151,7 +149,7 @@ pub async fn revoke_devices(
         .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
         .filter(devices::customer_id.eq(Uuid::from(session.customer)))
         .filter(devices::status.ne("revoked"));
-    let revoked: Vec<Uuid> = match which {
+    let revoked: Result<Vec<Uuid>, _> = match which {
         Which::Only(id) => {
             diesel::update(mine.filter(devices::id.eq(id)))
                 .set((
@@ -174,8 +172,8 @@ pub async fn revoke_devices(
                 .get_results(&mut conn)
                 .await
         }
-    }
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    };
+    let revoked = revoked?;
     for device in &revoked {
         state.devices.forget(*device);
         online::kill_device_keys(state, session.customer, *device).await?;

@@ -348,7 +348,7 @@ async fn decide(
             .execute(&mut conn)
             .await
     };
-    result.map_err(|e| ApiError::Internal(e.to_string()))?;
+    result?;
     tracing::info!(merchant = %session.merchant, %device, approve, "link decided");
     Ok(HttpResponse::NoContent().finish())
 }
