@@ -4,14 +4,14 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::ProblemType;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::session::DeviceSession;
-use crate::devices::manage::{Which, revoke_devices};
+use crate::devices::manage::{Which, forget_revoked, mark_revoked};
 use crate::error::ApiError;
 use crate::password::{self, Password};
 use crate::schema::{accounts, customers, ledger_transfers, programs};
@@ -197,14 +197,22 @@ pub async fn change_password(
     let hash = hash
         .ok_or_else(|| ApiError::Internal("no hash".into()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    diesel::update(customers::table.find((merchant, customer)))
-        .set((
-            customers::password_hash.eq(hash),
-            customers::password_changed_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut conn)
+    // The new password and the other devices' revocation together: a
+    // change that fails half-way (a 503) must not leave the old password's
+    // devices in, nor the retry refused for a password already changed.
+    let revoked = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::update(customers::table.find((merchant, customer)))
+                .set((
+                    customers::password_hash.eq(hash),
+                    customers::password_changed_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            mark_revoked(conn, &session, Which::AllBut(session.device)).await
+        })
         .await?;
     drop(conn);
-    revoke_devices(&state, &session, Which::AllBut(session.device)).await?;
+    forget_revoked(&state, &session, &revoked).await?;
     Ok(HttpResponse::NoContent().finish())
 }
