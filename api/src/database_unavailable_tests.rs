@@ -200,6 +200,20 @@ async fn cases(shop: &Shop) -> Vec<Case<'_>> {
                     .header("cookie", &staff_cookie)
             },
         ),
+        // Last: its retry changes the password and revokes the tablet.
+        Case::new(
+            "customers: POST /v1/me/password",
+            row("devices", tablet),
+            |app| {
+                http()
+                    .post(app.url("/v1/me/password"))
+                    .bearer_auth(&phone.access_token)
+                    .json(&json!({
+                        "current_password": PASSWORD,
+                        "new_password": "another correct horse battery staple",
+                    }))
+            },
+        ),
     ]
 }
 
