@@ -293,6 +293,8 @@ async fn a_statement_timeout_is_a_503_to_retry_in_every_module_and_changes_nothi
         if !changed.is_empty() {
             failures.push(format!("{}: changed {changed:?}", case.endpoint));
         }
+        // The client's retry once the database answers again, sent to a
+        // server with the usual timeout so that it does not depend on speed.
         let retry = (case.request)(&shop.app).send().await.unwrap();
         if !retry.status().is_success() {
             let status = retry.status();
