@@ -110,23 +110,32 @@ pub fn server_pool(
 }
 
 /// Whether a query failed because the database is unreachable, restarting,
-/// overloaded or too slow (a retry may well succeed), rather than because of
-/// the query. Such failures are answered 503, never 500.
+/// overloaded, too slow or locked up (a retry may well succeed), rather than
+/// because of the query. Such failures are answered 503 with `Retry-After`,
+/// never 500 (`ApiError`'s `From<diesel::result::Error>`).
 ///
 /// diesel does not pass SQLSTATEs on, so server-side causes are told by
 /// Postgres's message text (the server's `lc_messages` must be English,
-/// Postgres's default).
+/// Postgres's default; `C` is English too).
 pub fn is_unavailable(e: &DieselError) -> bool {
-    const TRANSIENT_MESSAGES: [&str; 6] = [
-        "canceling statement due to statement timeout", // 57014
-        "canceling statement due to lock timeout",      // 55P03
-        "terminating connection due to administrator command", // 57P01
-        "terminating connection due to idle",           // idle(-in-transaction) session timeout
-        "the database system is", // 57P03: starting up, shutting down, in recovery
-        "terminating connection due to conflict with recovery",
+    const TRANSIENT_MESSAGES: [&str; 4] = [
+        // 57014 query_canceled (statement timeout, pg_cancel_backend),
+        // 55P03 lock timeout, 40001 conflict with recovery on a standby.
+        "canceling statement due to ",
+        // 57P01 admin_shutdown (pg_terminate_backend, a fast shutdown, a
+        // failover), 57P02 crash_shutdown, 57P05 and 25P03 idle timeouts,
+        // conflict with recovery: the connection is gone, a new one works.
+        "terminating connection ",
+        // 57P03 cannot_connect_now: starting up, shutting down, in recovery.
+        "the database system is ",
+        // 40P01: Postgres rolled one transaction back to let the other on;
+        // that one's retry finds the row free.
+        "deadlock detected",
     ];
     match e {
         DieselError::DatabaseError(
+            // A connection lost or closed mid-query (tokio-postgres's errors
+            // without a SQLSTATE), and 40001 serialization_failure.
             DatabaseErrorKind::UnableToSendCommand
             | DatabaseErrorKind::ClosedConnection
             | DatabaseErrorKind::SerializationFailure,
@@ -137,6 +146,9 @@ pub fn is_unavailable(e: &DieselError) -> bool {
             .any(|m| info.message().starts_with(m)),
         // The connection died inside a transaction and could not roll back.
         DieselError::BrokenTransactionManager => true,
+        // A COMMIT that failed, then a rollback that failed too: the
+        // commit's failure is the cause.
+        DieselError::RollbackErrorOnCommit { commit_error, .. } => is_unavailable(commit_error),
         _ => false,
     }
 }
@@ -165,6 +177,7 @@ mod tests {
     use std::time::Duration;
 
     use actix_web::ResponseError;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
     use diesel_async::RunQueryDsl;
 
     use super::server_pool;
@@ -188,7 +201,7 @@ mod tests {
             .await
             .unwrap_err();
         assert!(super::is_unavailable(&err), "{err}");
-        assert_eq!(ApiError::database(err).status_code(), 503);
+        assert_eq!(ApiError::from(err).status_code(), 503);
     }
 
     #[tokio::test]
@@ -206,14 +219,70 @@ mod tests {
         assert_eq!(err.status_code(), 503);
     }
 
+    /// A server-side error as tokio-postgres hands it to diesel: a kind
+    /// (`Unknown` for most SQLSTATEs) and Postgres's message.
+    fn server_error(kind: DatabaseErrorKind, message: &str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(message.to_owned()))
+    }
+
+    #[test]
+    fn timeouts_cancellations_lost_connections_and_deadlocks_are_unavailability() {
+        use DatabaseErrorKind::{SerializationFailure, UnableToSendCommand, Unknown};
+        let unavailable = [
+            server_error(Unknown, "canceling statement due to statement timeout"),
+            server_error(Unknown, "canceling statement due to lock timeout"),
+            server_error(Unknown, "canceling statement due to user request"),
+            server_error(
+                Unknown,
+                "terminating connection due to administrator command",
+            ),
+            server_error(
+                Unknown,
+                "terminating connection because of crash of another server process",
+            ),
+            server_error(
+                Unknown,
+                "terminating connection due to idle-session timeout",
+            ),
+            server_error(Unknown, "the database system is shutting down"),
+            server_error(
+                Unknown,
+                "the database system is not yet accepting connections",
+            ),
+            server_error(Unknown, "deadlock detected"),
+            server_error(
+                SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ),
+            server_error(UnableToSendCommand, "connection closed"),
+            DieselError::BrokenTransactionManager,
+            DieselError::RollbackErrorOnCommit {
+                rollback_error: Box::new(DieselError::BrokenTransactionManager),
+                commit_error: Box::new(server_error(UnableToSendCommand, "connection closed")),
+            },
+        ];
+        for e in unavailable {
+            assert!(super::is_unavailable(&e), "{e:?}");
+        }
+    }
+
     #[test]
     fn query_mistakes_are_not_unavailability() {
-        assert!(!super::is_unavailable(&diesel::result::Error::NotFound));
-        assert!(!super::is_unavailable(
-            &diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                Box::new("duplicate key value violates unique constraint".to_owned()),
-            )
-        ));
+        let mistakes = [
+            DieselError::NotFound,
+            DieselError::DeserializationError("unexpected null".into()),
+            server_error(
+                DatabaseErrorKind::UniqueViolation,
+                "duplicate key value violates unique constraint",
+            ),
+            server_error(DatabaseErrorKind::Unknown, "column \"nope\" does not exist"),
+            server_error(
+                DatabaseErrorKind::ReadOnlyTransaction,
+                "cannot execute INSERT in a read-only transaction",
+            ),
+        ];
+        for e in mistakes {
+            assert!(!super::is_unavailable(&e), "{e:?}");
+        }
     }
 }

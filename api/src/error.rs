@@ -33,14 +33,10 @@ impl ApiError {
         Self::Client(kind, detail.into())
     }
 
-    /// A failed query: 503 when the database is down, restarting or too slow
-    /// (`db::is_unavailable`), else an internal error.
+    /// The same as `ApiError::from(e)`, for the `map_err(ApiError::database)`
+    /// calls not yet turned into a plain `?`.
     pub fn database(e: diesel::result::Error) -> Self {
-        if crate::db::is_unavailable(&e) {
-            Self::Unavailable(format!("postgres: {e}"))
-        } else {
-            Self::Internal(e.to_string())
-        }
+        Self::from(e)
     }
 
     /// The problem type this error is answered with.
@@ -107,6 +103,22 @@ static PROBLEM_JSON: std::sync::LazyLock<actix_web::mime::Mime> = std::sync::Laz
 impl From<tillcode_protocol::CodeError> for ApiError {
     fn from(e: tillcode_protocol::CodeError) -> Self {
         Self::Client(e.problem_type(), e.to_string())
+    }
+}
+
+/// Every failed query becomes an answer here, whichever module ran it: 503
+/// with `Retry-After` when the database is down, restarting, too slow or
+/// locked up (`db::is_unavailable`), else a 500 that shows nothing (a bug,
+/// such as a row that does not deserialize or an unexpected constraint
+/// violation). A module that expects a particular error (a unique
+/// violation meaning "taken") matches it before falling back on this.
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        if crate::db::is_unavailable(&e) {
+            Self::Unavailable(format!("postgres: {e}"))
+        } else {
+            Self::Internal(e.to_string())
+        }
     }
 }
 
@@ -245,12 +257,12 @@ mod tests {
                 Box::new("connection closed".to_owned()),
             )
         };
-        assert_eq!(super::ApiError::database(lost()).status_code(), 503);
+        assert_eq!(super::ApiError::from(lost()).status_code(), 503);
         let in_ledger = super::ApiError::from(crate::ledger::LedgerError::Database(lost()));
         assert_eq!(in_ledger.status_code(), 503);
         assert_eq!(in_ledger.detail(), None);
         assert_eq!(
-            super::ApiError::database(diesel::result::Error::NotFound).status_code(),
+            super::ApiError::from(diesel::result::Error::NotFound).status_code(),
             500
         );
     }

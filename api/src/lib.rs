@@ -8,6 +8,8 @@ pub mod codes;
 pub mod config;
 pub mod customers;
 pub mod dashboard;
+#[cfg(test)]
+mod database_unavailable_tests;
 pub mod db;
 pub mod demo_seed;
 pub mod devices;

@@ -212,8 +212,7 @@ async fn read_device(
                 .await
         }
     }
-    .optional()
-    .map_err(ApiError::database)?;
+    .optional()?;
     Ok(row.map(
         |(
             id,

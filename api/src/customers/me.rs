@@ -4,22 +4,18 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::ProblemType;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::session::DeviceSession;
-use crate::devices::manage::{Which, revoke_devices};
+use crate::devices::manage::{Which, forget_revoked, mark_revoked};
 use crate::error::ApiError;
 use crate::password::{self, Password};
 use crate::schema::{accounts, customers, ledger_transfers, programs};
 use crate::state::AppState;
-
-fn db_error(e: diesel::result::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
 
 #[derive(Serialize, ToSchema)]
 pub struct Balance {
@@ -54,8 +50,7 @@ pub async fn balance(
             programs::minor_units,
         ))
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(HttpResponse::Ok().json(Balance {
         account_id,
         balance,
@@ -116,8 +111,7 @@ pub async fn history(
         .filter(accounts::customer_id.eq(Uuid::from(session.customer)))
         .select(accounts::id)
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     // Transfer ids are UUIDv7: ordering by id is ordering by time, and a
     // cursor is just the last id seen.
     let mut page = ledger_transfers::table
@@ -136,8 +130,7 @@ pub async fn history(
     if let Some(cursor) = query.starting_after {
         page = page.filter(ledger_transfers::id.lt(cursor));
     }
-    let mut rows: Vec<(Uuid, String, i64, i64, DateTime<Utc>)> =
-        page.load(&mut conn).await.map_err(db_error)?;
+    let mut rows: Vec<(Uuid, String, i64, i64, DateTime<Utc>)> = page.load(&mut conn).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.0) } else { None };
@@ -187,8 +180,7 @@ pub async fn change_password(
         .find((merchant, customer))
         .select(customers::password_hash)
         .first(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let current = body.current_password;
     let (matches, hash) = tokio::task::spawn_blocking(move || {
         let matches = password::verify(&current, stored.as_deref());
@@ -205,15 +197,22 @@ pub async fn change_password(
     let hash = hash
         .ok_or_else(|| ApiError::Internal("no hash".into()))?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
-    diesel::update(customers::table.find((merchant, customer)))
-        .set((
-            customers::password_hash.eq(hash),
-            customers::password_changed_at.eq(diesel::dsl::now),
-        ))
-        .execute(&mut conn)
-        .await
-        .map_err(db_error)?;
+    // The new password and the other devices' revocation together: a
+    // change that fails half-way (a 503) must not leave the old password's
+    // devices in, nor the retry refused for a password already changed.
+    let revoked = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::update(customers::table.find((merchant, customer)))
+                .set((
+                    customers::password_hash.eq(hash),
+                    customers::password_changed_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            mark_revoked(conn, &session, Which::AllBut(session.device)).await
+        })
+        .await?;
     drop(conn);
-    revoke_devices(&state, &session, Which::AllBut(session.device)).await?;
+    forget_revoked(&state, &session, &revoked).await?;
     Ok(HttpResponse::NoContent().finish())
 }

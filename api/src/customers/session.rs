@@ -88,8 +88,7 @@ impl FromRequest for DeviceSession {
                 .select(devices::status)
                 .first(&mut conn)
                 .await
-                .optional()
-                .map_err(ApiError::database)?;
+                .optional()?;
             match status.as_deref() {
                 Some("active") => Ok(session),
                 _ => Err(unauthorized(

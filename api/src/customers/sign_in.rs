@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::{CustomerId, MerchantId, ProblemType};
 use utoipa::ToSchema;
@@ -152,29 +152,45 @@ pub async fn sign_up(
         .select(programs::id)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .optional()?
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such merchant"))?;
 
     let hash = blocking(move || password::hash(&password))
         .await?
         .map_err(|e| ApiError::Internal(e.to_string()))?;
     let customer = Uuid::now_v7();
-    let created: Option<Uuid> = diesel::insert_into(customers::table)
-        .values((
-            customers::merchant_id.eq(merchant),
-            customers::id.eq(customer),
-            customers::email.eq(email.as_str()),
-            customers::display_name.eq(&display_name),
-            customers::password_hash.eq(&hash),
-            customers::password_changed_at.eq(diesel::dsl::now),
-        ))
-        .on_conflict_do_nothing()
-        .returning(customers::id)
-        .get_result(&mut conn)
-        .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    // The customer and the account together: a sign-up that fails half-way
+    // (a 503, retried) leaves no customer without an account behind.
+    let created: Option<Uuid> = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let created = diesel::insert_into(customers::table)
+                .values((
+                    customers::merchant_id.eq(merchant),
+                    customers::id.eq(customer),
+                    customers::email.eq(email.as_str()),
+                    customers::display_name.eq(&display_name),
+                    customers::password_hash.eq(&hash),
+                    customers::password_changed_at.eq(diesel::dsl::now),
+                ))
+                .on_conflict_do_nothing()
+                .returning(customers::id)
+                .get_result(conn)
+                .await
+                .optional()?;
+            if created.is_some() {
+                diesel::insert_into(accounts::table)
+                    .values((
+                        accounts::merchant_id.eq(merchant),
+                        accounts::id.eq(Uuid::now_v7()),
+                        accounts::program_id.eq(program),
+                        accounts::customer_id.eq(customer),
+                    ))
+                    .execute(conn)
+                    .await?;
+            }
+            Ok(created)
+        })
+        .await?;
     let Some(customer) = created else {
         // The email is taken: answer as sign-in would, so signing up again
         // with the right password simply signs in.
@@ -182,16 +198,6 @@ pub async fn sign_up(
             sign_in_checked(&state, &mut conn, body.merchant_id, &email, body.password).await?;
         return Ok(HttpResponse::Ok().json(response));
     };
-    diesel::insert_into(accounts::table)
-        .values((
-            accounts::merchant_id.eq(merchant),
-            accounts::id.eq(Uuid::now_v7()),
-            accounts::program_id.eq(program),
-            accounts::customer_id.eq(customer),
-        ))
-        .execute(&mut conn)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
     tracing::info!(%merchant, %customer, "customer signed up");
     Ok(HttpResponse::Created().json(signed_in(&state, body.merchant_id, customer.into()).await?))
 }
@@ -231,8 +237,7 @@ async fn sign_in_checked(
         .select((customers::id, customers::password_hash))
         .first(conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let (customer, stored) = match found {
         Some((id, hash)) => (Some(id), hash),
         None => (None, None),

@@ -77,8 +77,7 @@ pub async fn adjust(
         .select(accounts::id)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .optional()?
         .ok_or_else(|| {
             ApiError::client(
                 ProblemType::AccountNotFound,
@@ -123,8 +122,7 @@ pub async fn unlock_numeric(
         devices::table.find((Uuid::from(session.merchant), device)),
     ))
     .get_result(&mut *state.db_conn().await?)
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     if !exists {
         return Err(ApiError::client(
             ProblemType::NotFound,

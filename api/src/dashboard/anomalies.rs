@@ -130,8 +130,7 @@ pub async fn anomalies(
         .bind::<SqlUuid, _>(Uuid::from(session.merchant))
         .bind::<Array<Text>, _>(reasons)
         .load(&mut *state.db_conn().await?)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 

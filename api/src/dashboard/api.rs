@@ -56,10 +56,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
 }
 
-fn db_error(e: diesel::result::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 // ------------------------------------------------------------------ overview
 
 #[derive(Clone, Copy, Serialize, ToSchema)]
@@ -204,20 +200,17 @@ pub async fn overview(
     let head: HeadRow = diesel::sql_query(HEAD_SQL)
         .bind::<SqlUuid, _>(merchant)
         .get_result(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let days: Vec<DayRow> = diesel::sql_query(DAYS_SQL)
         .bind::<SqlUuid, _>(merchant)
         .bind::<diesel::sql_types::Integer, _>(OVERVIEW_DAYS)
         .load(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let stores: Vec<StoreRow> = diesel::sql_query(STORES_SQL)
         .bind::<SqlUuid, _>(merchant)
         .bind::<diesel::sql_types::Integer, _>(OVERVIEW_DAYS)
         .load(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let days: Vec<DayTotals> = days
         .into_iter()
         .map(|d| DayTotals {
@@ -279,8 +272,7 @@ pub async fn stores(
     )
     .bind::<SqlUuid, _>(Uuid::from(session.merchant))
     .load(&mut *state.db_conn().await?)
-    .await
-    .map_err(db_error)?;
+    .await?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -368,8 +360,7 @@ pub async fn customers(
             .load(&mut conn)
             .await
         }
-    }
-    .map_err(db_error)?;
+    }?;
     Ok(HttpResponse::Ok().json(rows))
 }
 
@@ -447,8 +438,7 @@ pub async fn history(
         .bind::<SqlUuid, _>(merchant)
         .bind::<SqlUuid, _>(customer)
         .load(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let Some(found) = found.into_iter().next() else {
         return Err(ApiError::client(ProblemType::NotFound, "no such customer"));
     };
@@ -472,8 +462,7 @@ pub async fn history(
     .bind::<Nullable<SqlUuid>, _>(query.starting_after)
     .bind::<BigInt, _>(limit + 1)
     .load(&mut conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more {
@@ -540,8 +529,7 @@ pub async fn terminals(
     )
     .bind::<SqlUuid, _>(merchant)
     .load(&mut *state.db_conn().await?)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let out: Vec<DashboardTerminal> = rows
         .into_iter()
         .map(|r| DashboardTerminal {
@@ -644,8 +632,7 @@ pub async fn create_enrollment(
     .bind::<SqlUuid, _>(Uuid::from(session.merchant))
     .bind::<SqlUuid, _>(body.store_id)
     .load(&mut conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     if owned.is_empty() {
         return Err(ApiError::client(ProblemType::NotFound, "no such store"));
     }
@@ -776,8 +763,7 @@ pub async fn export_ledger(
     .bind::<Nullable<diesel::sql_types::Integer>, _>(query.days)
     .bind::<BigInt, _>(EXPORT_LIMIT + 1)
     .load(&mut *state.db_conn().await?)
-    .await
-    .map_err(db_error)?;
+    .await?;
     if rows.len() as i64 > EXPORT_LIMIT {
         return Err(ApiError::client(
             ProblemType::BadRequest,

@@ -57,14 +57,12 @@ pub async fn customer_devices(
 ) -> Result<HttpResponse, ApiError> {
     let merchant = Uuid::from(session.merchant);
     let customer = path.into_inner();
-    let db_error = |e: diesel::result::Error| ApiError::Internal(e.to_string());
     let mut conn = state.db_conn().await?;
     let known: bool = diesel::select(diesel::dsl::exists(
         customers::table.find((merchant, customer)),
     ))
     .get_result(&mut conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     if !known {
         return Err(ApiError::client(ProblemType::NotFound, "no such customer"));
     }
@@ -80,8 +78,7 @@ pub async fn customer_devices(
             devices::revoked_at,
         ))
         .load(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     drop(conn);
     if rows.is_empty() {
         return Ok(HttpResponse::Ok().json(Vec::<DashboardDevice>::new()));

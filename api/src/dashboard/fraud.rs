@@ -70,10 +70,6 @@ pub struct FraudReport {
 const WINDOW: &str =
     "occurred_at >= ((now() AT TIME ZONE 'UTC')::date - ($2 - 1))::timestamp AT TIME ZONE 'UTC'";
 
-fn db_error(e: diesel::result::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 /// Fraud events of the last `days` UTC days.
 #[utoipa::path(get, path = "/v1/dashboard/fraud", tag = "dashboard", params(FraudQuery),
     responses((status = 200, body = FraudReport)))]
@@ -105,8 +101,7 @@ pub async fn fraud(
     .bind::<SqlUuid, _>(merchant)
     .bind::<Int4, _>(days)
     .load(&mut conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let by_day_and_reason: Vec<FraudDayReason> = diesel::sql_query(format!(
         "SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, reason, COUNT(*)::int8 AS count
          FROM fraud_events WHERE merchant_id = $1 AND {WINDOW}
@@ -115,8 +110,7 @@ pub async fn fraud(
     .bind::<SqlUuid, _>(merchant)
     .bind::<Int4, _>(days)
     .load(&mut conn)
-    .await
-    .map_err(db_error)?;
+    .await?;
     let by_reason = grouped(
         &mut conn,
         &format!(
@@ -176,5 +170,5 @@ async fn grouped(
         .bind::<Int4, _>(days)
         .load(conn)
         .await
-        .map_err(db_error)
+        .map_err(ApiError::from)
 }

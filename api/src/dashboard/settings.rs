@@ -144,8 +144,7 @@ async fn read(state: &AppState, merchant: Uuid) -> Result<SettingsView, ApiError
         .select((COLUMNS, merchant_settings::updated_at))
         .first(&mut *state.db_conn().await?)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let (settings, updated_at) = match row {
         Some((s, at)) => (s, Some(at)),
         None => (Settings::default(), None),
@@ -216,8 +215,7 @@ pub async fn put_settings(
             merchant_settings::updated_at.eq(diesel::dsl::now),
         ))
         .execute(&mut *state.db_conn().await?)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     // This server uses them from its next request; the others within FRESH_FOR.
     state.settings.forget(session.merchant);
     Ok(HttpResponse::Ok().json(read(&state, merchant).await?))

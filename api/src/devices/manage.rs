@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::{ProblemType, key_fingerprint, parse_public_key};
 use utoipa::ToSchema;
@@ -58,8 +58,7 @@ pub async fn list(
             devices::revoked_at,
         ))
         .load(&mut conn)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .await?;
     let views: Vec<DeviceView> = rows
         .into_iter()
         .map(
@@ -105,8 +104,7 @@ pub async fn rename(
     )
     .set(devices::name.eq(name.as_str()))
     .execute(&mut conn)
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    .await?;
     if updated == 0 {
         return Err(ApiError::client(ProblemType::NotFound, "no such device"));
     }
@@ -146,40 +144,56 @@ pub async fn revoke_devices(
     session: &DeviceSession,
     which: Which,
 ) -> Result<Vec<Uuid>, ApiError> {
-    let mut conn = state.db_conn().await?;
+    let revoked = mark_revoked(&mut *state.db_conn().await?, session, which).await?;
+    forget_revoked(state, session, &revoked).await?;
+    Ok(revoked)
+}
+
+/// The Postgres half of [`revoke_devices`], on `conn` (so inside the
+/// caller's transaction, if it has one): the devices revoked.
+pub async fn mark_revoked(
+    conn: &mut AsyncPgConnection,
+    session: &DeviceSession,
+    which: Which,
+) -> QueryResult<Vec<Uuid>> {
     let mine = devices::table
         .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
         .filter(devices::customer_id.eq(Uuid::from(session.customer)))
         .filter(devices::status.ne("revoked"));
-    let revoked: Vec<Uuid> = match which {
+    let revoke = (
+        devices::status.eq("revoked"),
+        devices::revoked_at.eq(diesel::dsl::now),
+        devices::totp_secret.eq(None::<Vec<u8>>),
+    );
+    match which {
         Which::Only(id) => {
             diesel::update(mine.filter(devices::id.eq(id)))
-                .set((
-                    devices::status.eq("revoked"),
-                    devices::revoked_at.eq(diesel::dsl::now),
-                    devices::totp_secret.eq(None::<Vec<u8>>),
-                ))
+                .set(revoke)
                 .returning(devices::id)
-                .get_results(&mut conn)
+                .get_results(conn)
                 .await
         }
         Which::AllBut(id) => {
             diesel::update(mine.filter(devices::id.ne(id)))
-                .set((
-                    devices::status.eq("revoked"),
-                    devices::revoked_at.eq(diesel::dsl::now),
-                    devices::totp_secret.eq(None::<Vec<u8>>),
-                ))
+                .set(revoke)
                 .returning(devices::id)
-                .get_results(&mut conn)
+                .get_results(conn)
                 .await
         }
     }
-    .map_err(|e| ApiError::Internal(e.to_string()))?;
-    for device in &revoked {
+}
+
+/// The rest of [`revoke_devices`], once [`mark_revoked`] committed: the
+/// cached statuses and the online keys of `revoked`.
+pub async fn forget_revoked(
+    state: &AppState,
+    session: &DeviceSession,
+    revoked: &[Uuid],
+) -> Result<(), ApiError> {
+    for device in revoked {
         state.devices.forget(*device);
         online::kill_device_keys(state, session.customer, *device).await?;
         tracing::info!(merchant = %session.merchant, %device, "device revoked");
     }
-    Ok(revoked)
+    Ok(())
 }

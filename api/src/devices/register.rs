@@ -162,7 +162,7 @@ pub async fn insert_device(
             }
             // A handle collided: draw again.
             Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => continue,
-            Err(e) => return Err(ApiError::Internal(e.to_string())),
+            Err(e) => return Err(e.into()),
         }
     }
     Err(ApiError::Internal(
@@ -210,8 +210,7 @@ pub async fn open_session(
         .select((devices::customer_id, devices::public_key, devices::status))
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let Some((customer, key_bytes, status)) = device else {
         return Err(ApiError::client(
             ProblemType::UnknownDevice,

@@ -117,8 +117,7 @@ impl SettingsCache {
             .select(COLUMNS)
             .first(&mut *state.db_conn().await?)
             .await
-            .optional()
-            .map_err(ApiError::database)?;
+            .optional()?;
         let settings = row.unwrap_or_default();
         if let Ok(mut cache) = self.0.lock() {
             cache.insert(merchant, (Instant::now(), settings));

@@ -86,6 +86,17 @@ async fn transition(
     Ok(moved == 1)
 }
 
+/// Gives back a link claimed (moved to `claimed`) for a step that then
+/// failed with `e`, which is answered: the retry a 503 invites finds the
+/// link `back` as it was. A join whose device was stored after all (the
+/// connection lost after the commit) leaves that device pending for good.
+async fn unclaim(state: &AppState, link: Uuid, claimed: &str, back: &str, e: ApiError) -> ApiError {
+    if let Err(redis) = transition(state, link, claimed, back, &[]).await {
+        tracing::warn!(%link, error = %redis, "a link stays claimed until it expires");
+    }
+    e
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct LinkCreated {
     pub link_id: Uuid,
@@ -288,8 +299,15 @@ pub async fn join(
     if !transition(&state, link, "waiting", "joining", &[]).await? {
         return Err(gone());
     }
-    let mut db = state.db_conn().await?;
-    let device = insert_device(&mut db, merchant, customer, &name, &key_bytes, "pending").await?;
+    let inserted = async {
+        let mut db = state.db_conn().await?;
+        insert_device(&mut db, merchant, customer, &name, &key_bytes, "pending").await
+    }
+    .await;
+    let device = match inserted {
+        Ok(device) => device,
+        Err(e) => return Err(unclaim(&state, link, "joining", "waiting", e).await),
+    };
     transition(
         &state,
         link,
@@ -328,27 +346,33 @@ async fn decide(
             "this link has been decided already",
         ));
     }
-    let mut conn = state.db_conn().await?;
-    let pending = devices::table
-        .find((Uuid::from(session.merchant), device))
-        .filter(devices::customer_id.eq(Uuid::from(session.customer)))
-        .filter(devices::status.eq("pending"));
-    let result = if approve {
-        diesel::update(pending)
-            .set(devices::status.eq("active"))
-            .execute(&mut conn)
-            .await
-    } else {
-        diesel::update(pending)
-            .set((
-                devices::status.eq("revoked"),
-                devices::revoked_at.eq(diesel::dsl::now),
-                devices::totp_secret.eq(None::<Vec<u8>>),
-            ))
-            .execute(&mut conn)
-            .await
-    };
-    result.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let decided = async {
+        let mut conn = state.db_conn().await?;
+        let pending = devices::table
+            .find((Uuid::from(session.merchant), device))
+            .filter(devices::customer_id.eq(Uuid::from(session.customer)))
+            .filter(devices::status.eq("pending"));
+        if approve {
+            diesel::update(pending)
+                .set(devices::status.eq("active"))
+                .execute(&mut conn)
+                .await?;
+        } else {
+            diesel::update(pending)
+                .set((
+                    devices::status.eq("revoked"),
+                    devices::revoked_at.eq(diesel::dsl::now),
+                    devices::totp_secret.eq(None::<Vec<u8>>),
+                ))
+                .execute(&mut conn)
+                .await?;
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    if let Err(e) = decided {
+        return Err(unclaim(state, link, to, "joined", e).await);
+    }
     tracing::info!(merchant = %session.merchant, %device, approve, "link decided");
     Ok(HttpResponse::NoContent().finish())
 }

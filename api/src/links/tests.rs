@@ -2,32 +2,10 @@
 
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
-use serde_json::{Value, json};
-use tillcode_protocol::{LinkCode, link_device_message};
+use serde_json::json;
 
-use crate::testing::customer::{TestPhone, get, post, sign_up};
-use crate::testing::{TestApp, spawn_app};
-
-async fn create_link(app: &TestApp, phone: &TestPhone) -> (String, String) {
-    let (status, body) = post(app, "/v1/me/links", Some(&phone.access_token), json!({})).await;
-    assert_eq!(status, 201, "{body}");
-    (
-        body["link_id"].as_str().unwrap().to_owned(),
-        body["payload"].as_str().unwrap().to_owned(),
-    )
-}
-
-fn join_body(payload: &str, key: &SigningKey, name: &str) -> Value {
-    let link = LinkCode::parse(payload).unwrap();
-    let signature =
-        ed25519_dalek::Signer::sign(key, &link_device_message(&link, &key.verifying_key(), name));
-    json!({
-        "payload": payload,
-        "name": name,
-        "public_key": hex::encode(key.verifying_key().as_bytes()),
-        "signature": hex::encode(signature.to_bytes()),
-    })
-}
+use crate::testing::customer::{TestPhone, create_link, get, join_body, post, sign_up};
+use crate::testing::spawn_app;
 
 #[tokio::test]
 async fn a_linked_device_waits_for_approval_showing_its_name_then_works() {

@@ -88,10 +88,7 @@ pub async fn recent(
         Option<String>,
         DateTime<Utc>,
     );
-    let mut rows: Vec<Row> = page
-        .load(&mut *state.db_conn().await?)
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let mut rows: Vec<Row> = page.load(&mut *state.db_conn().await?).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = if more { rows.last().map(|r| r.0) } else { None };

@@ -108,6 +108,6 @@ pub async fn create(
             diesel::result::DatabaseErrorKind::ForeignKeyViolation,
             _,
         )) => Err(ApiError::client(ProblemType::NotFound, "no such merchant")),
-        Err(e) => Err(ApiError::Internal(e.to_string())),
+        Err(e) => Err(e.into()),
     }
 }

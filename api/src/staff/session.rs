@@ -164,8 +164,7 @@ pub async fn sign_in(
         .select((staff::id, staff::role, staff::password_hash))
         .first(&mut *state.db_conn().await?)
         .await
-        .optional()
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .optional()?;
     let stored = found.as_ref().map(|(_, _, hash)| hash.clone());
     let candidate = body.password;
     let matches =

@@ -188,8 +188,7 @@ pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(),
         .select(terminals::status)
         .first(&mut *state.db_conn().await?)
         .await
-        .optional()
-        .map_err(ApiError::database)?;
+        .optional()?;
     let status = status.unwrap_or_else(|| "gone".to_owned());
     if status == "active" {
         return Ok(());
@@ -217,8 +216,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> 
         ))
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(ApiError::database)?;
+        .optional()?;
     Ok(
         row.map(|(merchant, store, name, status, public_key)| Terminal {
             id,

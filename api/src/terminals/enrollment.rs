@@ -46,10 +46,6 @@ fn code_hash(code: &EnrollmentCode) -> [u8; 32] {
     hasher.finalize().into()
 }
 
-fn db_error(e: diesel::result::Error) -> ApiError {
-    ApiError::Internal(e.to_string())
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedEnrollment {
     pub enrollment_id: Uuid,
@@ -73,8 +69,7 @@ pub async fn create(
         .select(stores::merchant_id)
         .first(conn)
         .await
-        .optional()
-        .map_err(db_error)?
+        .optional()?
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such store"))?;
     let code = EnrollmentCode::generate(&mut OsRng);
     let id = Uuid::now_v7();
@@ -89,8 +84,7 @@ pub async fn create(
             terminal_enrollments::expires_at.eq(expires_at),
         ))
         .execute(conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     Ok(CreatedEnrollment {
         enrollment_id: id,
         code: code.display(),
@@ -186,8 +180,7 @@ pub async fn enroll(
             terminal_enrollments::code_hash,
         ))
         .load(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
     let wanted = code_hash(&code);
     let matched = live
         .iter()
@@ -211,8 +204,7 @@ pub async fn enroll(
         )
         .set(terminal_enrollments::failed_attempts.eq(terminal_enrollments::failed_attempts + 1))
         .execute(&mut conn)
-        .await
-        .map_err(db_error)?;
+        .await?;
         return Err(if matched.is_some() {
             ApiError::client(
                 ProblemType::SignatureInvalid,
@@ -275,7 +267,7 @@ pub async fn enroll(
                 "this public key is already enrolled; generate a new key",
             ));
         }
-        Err(e) => return Err(db_error(e)),
+        Err(e) => return Err(e.into()),
     }
     tracing::info!(merchant = %merchant, %terminal, "terminal enrolled, pending approval");
     Ok(HttpResponse::Created().json(TerminalView::new(
@@ -321,8 +313,7 @@ pub async fn set_status(
         ))
         .get_result(conn)
         .await
-        .optional()
-        .map_err(db_error)?;
+        .optional()?;
     Ok(row.map(|(merchant, store, name, status, key)| {
         TerminalView::new(terminal, merchant, store, name, status, &key)
     }))
@@ -347,8 +338,7 @@ pub async fn list(
     if let Some(merchant) = merchant {
         query = query.filter(terminals::merchant_id.eq(Uuid::from(merchant)));
     }
-    let rows: Vec<(Uuid, Uuid, Uuid, String, String, Vec<u8>)> =
-        query.load(conn).await.map_err(db_error)?;
+    let rows: Vec<(Uuid, Uuid, Uuid, String, String, Vec<u8>)> = query.load(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(id, merchant, store, name, status, key)| {

@@ -4,8 +4,8 @@ use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
 use serde_json::{Value, json};
 use tillcode_protocol::{
-    DeviceHandle, MerchantId, NumericCode, NumericHandle, OfflineToken, device_session_message,
-    register_device_message,
+    DeviceHandle, LinkCode, MerchantId, NumericCode, NumericHandle, OfflineToken,
+    device_session_message, link_device_message, register_device_message,
 };
 use uuid::Uuid;
 
@@ -174,4 +174,28 @@ impl TestPhone {
         )
         .await
     }
+}
+
+/// A link to a second device, made by `phone`: its id and the payload its
+/// QR shows.
+pub async fn create_link(app: &TestApp, phone: &TestPhone) -> (String, String) {
+    let (status, body) = post(app, "/v1/me/links", Some(&phone.access_token), json!({})).await;
+    assert_eq!(status, 201, "{body}");
+    (
+        body["link_id"].as_str().unwrap().to_owned(),
+        body["payload"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The body with which the device holding `key` joins a link.
+pub fn join_body(payload: &str, key: &SigningKey, name: &str) -> Value {
+    let link = LinkCode::parse(payload).unwrap();
+    let signature =
+        ed25519_dalek::Signer::sign(key, &link_device_message(&link, &key.verifying_key(), name));
+    json!({
+        "payload": payload,
+        "name": name,
+        "public_key": hex::encode(key.verifying_key().as_bytes()),
+        "signature": hex::encode(signature.to_bytes()),
+    })
 }

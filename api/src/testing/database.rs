@@ -81,11 +81,13 @@ fn ensure_template(admin: &mut PgConnection, admin_url: &str) -> String {
     template
 }
 
-/// A database of its own for one test, dropped when this value is.
+/// A database of its own for one test, dropped when this value is (unless
+/// it is only a [`TestDatabase::shared`] handle).
 pub struct TestDatabase {
     name: String,
     url: String,
     admin_url: String,
+    owner: bool,
 }
 
 impl TestDatabase {
@@ -102,6 +104,17 @@ impl TestDatabase {
             url: with_database(&admin_url, &name),
             name,
             admin_url,
+            owner: true,
+        }
+    }
+
+    /// The same database, which dropping this handle leaves in place.
+    pub fn shared(&self) -> Self {
+        Self {
+            name: self.name.clone(),
+            url: self.url.clone(),
+            admin_url: self.admin_url.clone(),
+            owner: false,
         }
     }
 
@@ -154,6 +167,9 @@ impl Default for TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owner {
+            return;
+        }
         // WITH (FORCE) ends the test's own pooled connections too.
         if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
             let _ = sql_query(format!(

@@ -30,6 +30,8 @@ pub struct TestApp {
     pub db: TestDatabase,
     pub redis_prefix: String,
     server: actix_web::dev::ServerHandle,
+    /// A [`TestApp::twin`]: the database and the Redis prefix are another's.
+    twin: bool,
 }
 
 impl TestApp {
@@ -61,6 +63,18 @@ impl TestApp {
         delete_redis_prefix(&self.redis_prefix);
     }
 
+    /// A second server on this app's database and Redis prefix, configured
+    /// as tests are with `alter` applied: the same data under other limits.
+    /// Dropping it stops its server and leaves the data to this app.
+    pub async fn twin(&self, alter: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = Self::config(&self.db, &self.redis_prefix);
+        alter(&mut config);
+        let mut twin =
+            spawn_app_with(self.db.shared(), |_, _| config, self.redis_prefix.clone()).await;
+        twin.twin = true;
+        twin
+    }
+
     /// A merchant with a points program in this app's database.
     pub async fn merchant(&self) -> TestMerchant {
         TestMerchant::create(&mut self.db.connect().await).await
@@ -90,6 +104,9 @@ impl Drop for TestApp {
         // Stop accepting before the database goes away; the rest is torn
         // down with the test's runtime.
         drop(self.server.stop(false));
+        if self.twin {
+            return;
+        }
         let prefix = self.redis_prefix.clone();
         let _ = std::thread::spawn(move || delete_redis_prefix(&prefix)).join();
     }
@@ -124,5 +141,6 @@ pub async fn spawn_app_with(
         db,
         redis_prefix,
         server: handle,
+        twin: false,
     }
 }

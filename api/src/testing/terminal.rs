@@ -74,24 +74,29 @@ pub async fn enroll(
     key: &SigningKey,
     name: &str,
 ) -> (u16, Value) {
+    post(
+        app,
+        "/v1/terminals/enroll",
+        None,
+        enroll_body(store, code, key, name),
+    )
+    .await
+}
+
+/// The body that enrolls `key` with an enrollment `code` of `store`.
+pub fn enroll_body(store: Uuid, code: &str, key: &SigningKey, name: &str) -> Value {
     let parsed = EnrollmentCode::parse(code).unwrap();
     let signature = ed25519_dalek::Signer::sign(
         key,
         &enroll_terminal_message(&parsed, &key.verifying_key(), name),
     );
-    post(
-        app,
-        "/v1/terminals/enroll",
-        None,
-        json!({
-            "store_id": store,
-            "code": code,
-            "name": name,
-            "public_key": hex::encode(key.verifying_key().as_bytes()),
-            "signature": hex::encode(signature.to_bytes()),
-        }),
-    )
-    .await
+    json!({
+        "store_id": store,
+        "code": code,
+        "name": name,
+        "public_key": hex::encode(key.verifying_key().as_bytes()),
+        "signature": hex::encode(signature.to_bytes()),
+    })
 }
 
 impl TestTerminal {
@@ -106,10 +111,27 @@ impl TestTerminal {
         request: Signed<'_>,
         tampered_body: Option<&str>,
     ) -> (u16, Value) {
+        let response = self
+            .request(app, &request, tampered_body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// `request` signed with a fresh nonce, ready to send to `app`;
+    /// `tampered_body` as in [`TestTerminal::send_tampered`].
+    pub fn request(
+        &self,
+        app: &TestApp,
+        request: &Signed<'_>,
+        tampered_body: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let body = request.body.as_ref().map(|b| b.to_string());
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
         let mut builder = reqwest::Client::new().request(method, app.url(request.path));
-        for (name, value) in self.signature_headers(&request, body.as_deref()) {
+        for (name, value) in self.signature_headers(request, body.as_deref()) {
             builder = builder.header(name, value);
         }
         if let Some(body) = tampered_body.map(str::to_owned).or(body) {
@@ -117,9 +139,7 @@ impl TestTerminal {
                 .header("Content-Type", "application/json")
                 .body(body);
         }
-        let response = builder.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
+        builder
     }
 
     /// The headers that sign `request` with `body` (its `body` field is not
