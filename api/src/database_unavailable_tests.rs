@@ -66,9 +66,7 @@ fn http() -> reqwest::Client {
 
 /// One endpoint of each module that reads or writes Postgres by itself
 /// (two where a module has two ways of getting it wrong), set up through
-/// `shop.app`. Not yet here: `POST /v1/redemptions`, and `POST /v1/accruals`,
-/// whose account lookup answers 500 until `redemptions/accrue.rs` maps its
-/// failure with `?`.
+/// `shop.app`.
 async fn cases(shop: &Shop) -> Vec<Case<'_>> {
     let app = &shop.app;
     let merchant = shop.merchant.merchant;
@@ -97,6 +95,13 @@ async fn cases(shop: &Shop) -> Vec<Case<'_>> {
     .unwrap();
     let till = SigningKey::generate(&mut OsRng);
     let staff = staff_sign_in(app, merchant, crate::staff::Role::Owner).await;
+    let customer = phone.customer;
+    let code = phone.offline_code(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64,
+    );
     let (staff_email, staff_cookie) = (staff.email.clone(), staff.cookie.clone());
     vec![
         Case::new(
@@ -198,6 +203,34 @@ async fn cases(shop: &Shop) -> Vec<Case<'_>> {
                 http()
                     .get(app.url("/v1/dashboard/overview"))
                     .header("cookie", &staff_cookie)
+            },
+        ),
+        // The customer's code is marked in Redis before the debit times
+        // out; the retry (same key, same body) must still get the sale.
+        Case::new(
+            "redemptions: POST /v1/redemptions",
+            format!("SELECT 1 FROM accounts WHERE customer_id = '{customer}' FOR UPDATE"),
+            move |app| {
+                let sale = Signed {
+                    method: "POST",
+                    path: "/v1/redemptions",
+                    body: Some(json!({"code": code, "amount": 10})),
+                    idempotency_key: Some("sale-after-a-timeout"),
+                };
+                shop.terminal.request(app, &sale, None)
+            },
+        ),
+        Case::new(
+            "redemptions: POST /v1/accruals",
+            whole_table("accounts"),
+            move |app| {
+                let accrual = Signed {
+                    method: "POST",
+                    path: "/v1/accruals",
+                    body: Some(json!({"customer_id": customer, "amount": 5})),
+                    idempotency_key: Some("accrual-after-a-timeout"),
+                };
+                shop.terminal.request(app, &accrual, None)
             },
         ),
         // Last: its retry changes the password and revokes the tablet.

@@ -33,12 +33,6 @@ impl ApiError {
         Self::Client(kind, detail.into())
     }
 
-    /// The same as `ApiError::from(e)`, for the `map_err(ApiError::database)`
-    /// calls not yet turned into a plain `?`.
-    pub fn database(e: diesel::result::Error) -> Self {
-        Self::from(e)
-    }
-
     /// The problem type this error is answered with.
     pub fn kind(&self) -> ProblemType {
         match self {

@@ -291,7 +291,7 @@ async fn device_elsewhere(state: &AppState, handle: &[u8]) -> Result<bool, ApiEr
     ))
     .get_result(&mut conn)
     .await
-    .map_err(ApiError::database)
+    .map_err(ApiError::from)
 }
 
 async fn verify_numeric(

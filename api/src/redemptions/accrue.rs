@@ -145,8 +145,7 @@ async fn account_of(
         .select(accounts::id)
         .first(&mut conn)
         .await
-        .optional()
-        .map_err(ApiError::database)?;
+        .optional()?;
     account
         .map(AccountId::from)
         .ok_or_else(|| LedgerError::AccountNotFound.into())

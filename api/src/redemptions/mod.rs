@@ -290,7 +290,6 @@ pub async fn customer_of(
         .filter(accounts::id.eq(Uuid::from(account)))
         .select(customers::display_name)
         .first(&mut conn)
-        .await
-        .map_err(ApiError::database)?;
+        .await?;
     Ok(masked_name(&name))
 }
