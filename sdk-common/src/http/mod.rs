@@ -223,6 +223,26 @@ mod tests {
     }
 
     #[test]
+    fn a_client_for_an_https_api_sends_nothing_over_plain_http() {
+        // What a redirect from the API to plain HTTP would lead to: refused
+        // before any connection is made.
+        let api = ApiBase::new("https://api.test", OPTIONS, &Transport::default()).unwrap();
+        let mut send = std::pin::pin!(api.http().get("http://api.test/v1/me/balance").send());
+        let waker = std::task::Waker::noop();
+        let poll = send
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        let std::task::Poll::Ready(Err(err)) = poll else {
+            panic!("a plain HTTP request was not refused at once");
+        };
+        assert!(err.is_builder(), "{err:?}");
+        assert!(
+            transport_chain(&err).contains("URL scheme is not allowed"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
     fn plain_http_to_another_machine_is_refused_unless_allowed() {
         let err = ApiBase::new("http://api.test", OPTIONS, &Transport::default()).unwrap_err();
         assert!(err.to_string().contains("in clear"), "{err}");
