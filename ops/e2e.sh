@@ -5,7 +5,8 @@
 # password; and the cashier CLI enrolling a terminal and running the till:
 # accrual, redemptions with each kind of code, replays, a race of 20 tills
 # on one online key, a retried request, a tampered body, void and a revoked
-# terminal; `verify-ledger --textfile` (checked with promtool) and its
+# terminal; both CLIs through the API's own HTTPS listener with a private CA
+# (certificates from openssl); `verify-ledger --textfile` (checked with promtool) and its
 # systemd units (systemd-analyze, where it works). Run by ops/test.sh;
 # runnable alone.
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as test.sh),
@@ -20,8 +21,10 @@ admin_url="${TILLCODE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/post
 db="tillcode_test_e2e_$$"
 work=$(mktemp -d)
 api_pid=""
+tls_pid=""
 cleanup() {
     [[ -z $api_pid ]] || kill "$api_pid" 2>/dev/null || true
+    [[ -z $tls_pid ]] || kill "$tls_pid" 2>/dev/null || true
     pg_drop_db "$admin_url" "$db" >/dev/null 2>&1 || true
     rm -rf "$work"
 }
@@ -141,6 +144,35 @@ till void "$first" >"$work/out"
 [[ $(field "$work/out" balance_after) == 85 ]] || die "void: $(cat "$work/out")"
 expect_problem already-voided till void "$first"
 "$bin/tillcode-api" verify-ledger >/dev/null || die "verify-ledger found violations"
+
+log "e2e: both CLIs through the API's own HTTPS listener, trusting a private CA"
+ensure_apt_packages "openssl have_cmd openssl"
+pki="$work/pki"
+mkdir -p "$pki"
+ec_key=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+openssl req -x509 "${ec_key[@]}" -days 1 -subj "/CN=Tillcode e2e CA" -keyout "$pki/ca.key" -out "$pki/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" 2>/dev/null
+openssl req "${ec_key[@]}" -subj "/CN=localhost" -keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$pki/server.ext"
+openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.pem" -CAkey "$pki/ca.key" -CAcreateserial -days 1 \
+    -extfile "$pki/server.ext" -out "$pki/server.pem" 2>/dev/null
+tls_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+tls_api="https://localhost:$tls_port"
+TILLCODE_BIND="127.0.0.1:$tls_port" TILLCODE_TLS_CERT="$pki/server.pem" TILLCODE_TLS_KEY="$pki/server.key" \
+    "$bin/tillcode-api" serve 2>"$work/tls.log" &
+tls_pid=$!
+for _ in $(seq 50); do curl -fs --cacert "$pki/ca.pem" "$tls_api/readyz" >/dev/null && break; sleep 0.2; done
+curl -fs --cacert "$pki/ca.pem" "$tls_api/readyz" >/dev/null || die "the HTTPS API did not become ready: $(cat "$work/tls.log")"
+[[ $(phone dana balance --api "$tls_api" --ca-cert "$pki/ca.pem" | python3 -c 'import json,sys; print(json.load(sys.stdin)["balance"])') == 10000 ]] ||
+    die "the customer CLI cannot read the balance over HTTPS"
+[[ $(TILLCODE_CA_CERT="$pki/ca.pem" till status --api "$tls_api" | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])') == active ]] ||
+    die "the cashier CLI cannot read its status over HTTPS"
+# Without the CA (the system's CAs do not know it): refused, naming why.
+if phone dana balance --api "$tls_api" >/dev/null 2>"$work/untrusted"; then die "an untrusted certificate was accepted"; fi
+grep -q "invalid peer certificate" "$work/untrusted" || die "no certificate problem named: $(cat "$work/untrusted")"
+kill "$tls_pid"
+wait "$tls_pid" || die "the HTTPS API exited with status $? after SIGTERM: $(tail -3 "$work/tls.log")"
+tls_pid=""
 
 log "e2e: verify-ledger --textfile writes the gauge the ledger alert reads"
 ensure_apt_packages "prometheus have_cmd promtool"

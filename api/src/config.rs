@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::http_limits::HttpLimits;
+use crate::tls::TlsFiles;
 
 #[derive(Debug, thiserror::Error)]
 #[error("{var}: {problem}")]
@@ -87,6 +88,9 @@ pub struct Config {
     pub timeouts: Timeouts,
     /// `TILLCODE_HTTP_*`: body size and client timeouts (`http_limits.rs`).
     pub http: HttpLimits,
+    /// `TILLCODE_TLS_CERT` and `TILLCODE_TLS_KEY`, both or neither: serve
+    /// HTTPS on `bind` instead of plain HTTP (`tls.rs`).
+    pub tls: Option<TlsFiles>,
 }
 
 /// Bounds on every wait for a dependency, so that a dead, slow or saturated
@@ -356,7 +360,28 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ledger_batch: self.ledger_batch()?,
             timeouts: self.timeouts()?,
             http: self.http_limits()?,
+            tls: self.tls()?,
         })
+    }
+
+    /// `TILLCODE_TLS_CERT` and `TILLCODE_TLS_KEY`; the files are read when
+    /// the server starts.
+    pub fn tls(&self) -> Result<Option<TlsFiles>, ConfigError> {
+        match (self.get("TILLCODE_TLS_CERT"), self.get("TILLCODE_TLS_KEY")) {
+            (None, None) => Ok(None),
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles {
+                cert: cert.trim().into(),
+                key: key.trim().into(),
+            })),
+            (Some(_), None) => Err(ConfigError {
+                var: "TILLCODE_TLS_KEY",
+                problem: "is not set, but TILLCODE_TLS_CERT is (HTTPS needs both)".into(),
+            }),
+            (None, Some(_)) => Err(ConfigError {
+                var: "TILLCODE_TLS_CERT",
+                problem: "is not set, but TILLCODE_TLS_KEY is (HTTPS needs both)".into(),
+            }),
+        }
     }
 
     fn ledger_batch(&self) -> Result<crate::ledger::BatchSettings, ConfigError> {
@@ -448,6 +473,23 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("TILLCODE_DATABASE_URL: is not set")
+        );
+    }
+
+    #[test]
+    fn https_needs_both_the_certificate_and_the_key() {
+        assert_eq!(env(&BASE).server().unwrap().tls, None);
+        let mut pairs = BASE.to_vec();
+        pairs.push(("TILLCODE_TLS_CERT", "/etc/tillcode/cert.pem"));
+        assert_eq!(env(&pairs).server().unwrap_err().var, "TILLCODE_TLS_KEY");
+        pairs.push(("TILLCODE_TLS_KEY", "/etc/tillcode/key.pem"));
+        let tls = env(&pairs).server().unwrap().tls.unwrap();
+        assert_eq!(tls.cert, std::path::Path::new("/etc/tillcode/cert.pem"));
+        assert_eq!(tls.key, std::path::Path::new("/etc/tillcode/key.pem"));
+        let key_only = [BASE[0], BASE[1], ("TILLCODE_TLS_KEY", "/k.pem")];
+        assert_eq!(
+            env(&key_only).server().unwrap_err().var,
+            "TILLCODE_TLS_CERT"
         );
     }
 

@@ -37,6 +37,7 @@ pub mod telemetry;
 pub mod terminals;
 pub mod textfile;
 pub mod till;
+pub mod tls;
 pub mod web_app;
 
 #[cfg(any(test, feature = "testing"))]

@@ -102,7 +102,12 @@ async fn run(command: Command) -> Result<(), CliError> {
             let config = env.server()?;
             migrate(config.database.url.expose()).await?;
             let listener = TcpListener::bind(config.bind)?;
-            tracing::info!(address = %config.bind, "serving");
+            let scheme = if config.tls.is_some() {
+                "https"
+            } else {
+                "http"
+            };
+            tracing::info!(address = %config.bind, scheme, "serving");
             server::start(&config, listener)?.await?;
             tracing::info!("stopped");
         }

@@ -61,12 +61,17 @@ pub enum StartError {
     Metrics(#[from] prometheus::Error),
     #[error("cannot listen: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
-/// Builds the pools and starts serving on `listener`. actix-server stops
+/// Builds the pools and starts serving on `listener`, HTTPS when
+/// `config.tls` names a certificate and key. actix-server stops
 /// accepting on SIGTERM/SIGINT and lets in-flight requests finish, for at
 /// most `config.shutdown_timeout`.
 pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartError> {
+    // Read first: a wrong file stops start-up before any pool is built.
+    let tls = config.tls.as_ref().map(|f| f.server_config()).transpose()?;
     let metrics = Metrics::new()?;
     // actix's default, made explicit. Each worker thread has pools of its
     // own (`per_thread`): the Postgres connections split between them, and a
@@ -130,8 +135,10 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     .workers(workers)
     .client_request_timeout(limits.head_timeout)
     .keep_alive(limits.keep_alive)
-    .shutdown_timeout(config.shutdown_timeout.as_secs())
-    .listen(listener)?
-    .run();
-    Ok(server)
+    .shutdown_timeout(config.shutdown_timeout.as_secs());
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls)?,
+        None => server.listen(listener)?,
+    };
+    Ok(server.run())
 }

@@ -8,7 +8,8 @@
 //! - [`home`]: the basics of an SDK's home directory (mode 0700, JSON
 //!   records in private files);
 //! - with the `http` feature, [`http`]: the base of both async API clients
-//!   (the base address, reading answers, RFC 9457 problems);
+//!   (the base address, HTTPS and whom to trust, reading answers, RFC 9457
+//!   problems);
 //! - with the `cli` feature, [`stdout`]: how both CLIs print.
 //!
 //! Not an API of its own: each SDK re-exports what its users need, so that

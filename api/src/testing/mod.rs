@@ -1,6 +1,7 @@
 //! Test support, shared by the unit tests and the benchmark driver: a
 //! database per test ([`TestDatabase`]), a merchant to post against
-//! ([`TestMerchant`]) and the whole server on a random port ([`spawn_app`]).
+//! ([`TestMerchant`]) and the whole server on a random port ([`spawn_app`]),
+//! over HTTPS with certificates made at test time ([`TestPki`]).
 #![allow(clippy::expect_used, clippy::unwrap_used)] // test-only code: fail loudly
 
 #[cfg(test)]
@@ -10,6 +11,7 @@ mod fixtures;
 mod redis_setup;
 #[cfg(test)]
 pub mod terminal;
+mod tls;
 
 use std::net::TcpListener;
 
@@ -21,6 +23,7 @@ pub use redis_setup::{
     delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_pool_sharded,
     test_redis_url,
 };
+pub use tls::TestPki;
 
 use crate::config::{Config, DatabaseConfig, Secret};
 
@@ -95,6 +98,7 @@ impl TestApp {
             ledger_batch: Default::default(),
             timeouts: Default::default(),
             http: crate::http_limits::HttpLimits::default(),
+            tls: None,
         }
     }
 }
@@ -132,7 +136,12 @@ pub async fn spawn_app_with(
 ) -> TestApp {
     let config = config(&db, &redis_prefix);
     let listener = TcpListener::bind(config.bind).expect("bind a random port");
-    let address = format!("http://{}", listener.local_addr().expect("local address"));
+    let local = listener.local_addr().expect("local address");
+    // A test certificate names `localhost`, as a real one names its host.
+    let address = match config.tls {
+        Some(_) => format!("https://localhost:{}", local.port()),
+        None => format!("http://{local}"),
+    };
     let server = crate::server::start(&config, listener).expect("start the server");
     let handle = server.handle();
     tokio::spawn(server);

@@ -20,9 +20,19 @@ pub const MAX_REFERENCE_CHARS: usize = 64;
 #[derive(Debug, Parser)]
 #[command(name = "tillcode-cashier", version)]
 pub struct Cli {
-    /// The API address [default: the one in terminal.json, else http://127.0.0.1:8080].
+    /// The API address: https://, or http:// to this machine only (unless
+    /// --insecure-http) [default: the one in terminal.json, else
+    /// http://127.0.0.1:8080].
     #[arg(long, env = "TILLCODE_API", global = true, value_name = "URL")]
     pub api: Option<String>,
+    /// Trust only the certificate authorities in this PEM file, not the
+    /// system's: for an https:// API whose certificate a private CA signed.
+    #[arg(long, env = "TILLCODE_CA_CERT", global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Allow plain http:// to another machine, sending passwords and tokens
+    /// in clear (plain HTTP to this machine needs no flag).
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
     /// The terminal home directory, holding terminal.key and terminal.json
     /// [default: $HOME/.tillcode-cashier].
     #[arg(long, env = "TILLCODE_CASHIER_HOME", global = true, value_name = "DIR")]
@@ -378,6 +388,10 @@ mod tests {
         assert_eq!(cli.attempts, 1);
         assert_eq!(cli.timeout, 10);
         assert!(parse(&["status", "--attempts", "0"]).is_err());
+        assert!(!cli.insecure_http);
+        let cli = parse(&["status", "--ca-cert", "ca.pem", "--insecure-http"]).unwrap();
+        assert_eq!(cli.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert!(cli.insecure_http);
     }
 
     #[test]

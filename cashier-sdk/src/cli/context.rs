@@ -1,9 +1,10 @@
 //! What every command starts from: the home directory, the API address and
 //! how patient to be with it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
-use tillcode_cashier::client::{Client, ClientOptions, TerminalClient};
+use tillcode_cashier::client::{Client, ClientOptions, TerminalClient, Transport};
 use tillcode_cashier::{Home, RetryPolicy, TerminalRecord};
 
 use super::CliResult;
@@ -17,6 +18,10 @@ pub struct Context {
     pub home: Home,
     /// `--api` or `TILLCODE_API`, when given.
     api: Option<String>,
+    /// `--ca-cert` or `TILLCODE_CA_CERT`, read by the commands that need
+    /// the API.
+    ca_cert: Option<PathBuf>,
+    insecure_http: bool,
     options: ClientOptions,
 }
 
@@ -37,6 +42,8 @@ impl Context {
         Ok(Self {
             home,
             api: cli.api.clone(),
+            ca_cert: cli.ca_cert.clone(),
+            insecure_http: cli.insecure_http,
             options,
         })
     }
@@ -49,7 +56,11 @@ impl Context {
             .as_deref()
             .or(record.map(|r| r.api_url.as_str()))
             .unwrap_or(DEFAULT_API);
-        Ok(Client::with_options(url, self.options)?)
+        let mut transport = Transport::default().allow_insecure_http(self.insecure_http);
+        if let Some(path) = &self.ca_cert {
+            transport = transport.with_ca_file(path)?;
+        }
+        Ok(Client::with_transport(url, self.options, &transport)?)
     }
 
     /// The enrolled terminal and a client that signs as it, telling the

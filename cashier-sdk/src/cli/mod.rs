@@ -61,10 +61,12 @@ impl Failure {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Local(_) => EXIT_USAGE,
-            // A wrong address or a request that cannot be signed is the
-            // setup's fault; nothing reached the server.
+            // A wrong address, an untrusted server certificate or a request
+            // that cannot be signed is the setup's fault; nothing reached
+            // the server.
             Self::Api { error, .. }
-                if matches!(**error, ClientError::BadUrl { .. } | ClientError::Sign(_)) =>
+                if matches!(**error, ClientError::BadUrl { .. } | ClientError::Sign(_))
+                    || error.certificate_refused() =>
             {
                 EXIT_USAGE
             }
@@ -155,6 +157,7 @@ local_failures!(
     tillcode_cashier::QrDecodeError,
     tillcode_cashier::IdempotencyKeyError,
     tillcode_cashier::SignError,
+    tillcode_cashier::client::CaCertError,
 );
 
 pub async fn run(cli: Cli) -> CliResult<()> {

@@ -4,7 +4,8 @@
 
 use tillcode_protocol::{Problem, ProblemType};
 use tillcode_sdk_common::http::{
-    BaseError, ResponseError, describe, excerpt, parse_problem, transport_chain,
+    BaseError, ResponseError, certificate_refused, describe, excerpt, parse_problem,
+    transport_chain,
 };
 
 use crate::signing::SignError;
@@ -86,7 +87,8 @@ impl ClientError {
     /// a definite refusal (nothing happened) or a local mistake.
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            Self::Transport(e) => !e.is_builder(),
+            // A refused certificate fails the handshake, before the request.
+            Self::Transport(e) => !e.is_builder() && certificate_refused(e).is_none(),
             Self::Decode { .. } | Self::TooLarge { .. } => true,
             Self::Problem { status, .. } | Self::UnexpectedStatus { status, .. } => {
                 *status >= 500 || self.is_in_flight()
@@ -100,6 +102,12 @@ impl ClientError {
     /// success answer: the retry would get the same stored answer back.
     pub fn is_retryable(&self) -> bool {
         self.outcome_unknown() && !matches!(self, Self::Decode { .. } | Self::TooLarge { .. })
+    }
+
+    /// Whether the client refused the server's TLS certificate (a setup
+    /// mistake, such as a missing private CA): nothing was sent.
+    pub fn certificate_refused(&self) -> bool {
+        matches!(self, Self::Transport(e) if certificate_refused(e).is_some())
     }
 
     fn is_in_flight(&self) -> bool {

@@ -2,11 +2,10 @@
 //! through [`TerminalClient`] every signed request a till makes, with
 //! retries that can never charge a customer twice.
 //!
-//! Plain HTTP only for now: reqwest is built without a TLS stack (the
-//! workspace's setting), so an `https://` address is refused up front with
-//! a clear message rather than failing at the first request. The base
-//! address and reading of answers are `tillcode_sdk_common::http`'s, shared
-//! with the customer SDK.
+//! `https://` through rustls, trusting the system's CAs or a private CA
+//! ([`Transport`]); plain `http://` only to this machine unless allowed.
+//! The base address, TLS and reading of answers are
+//! `tillcode_sdk_common::http`'s, shared with the customer SDK.
 
 mod error;
 mod terminal;
@@ -21,6 +20,7 @@ use tillcode_sdk_common::http::{ApiBase, HttpOptions};
 
 pub use error::ClientError;
 pub use terminal::{RetryNotice, TerminalClient};
+pub use tillcode_sdk_common::http::{CaCertError, Transport};
 pub use types::{
     Accrual, AccrualTarget, AccrueRequest, Earned, RedeemRequest, Redemption, Refund, TerminalView,
     Transaction, TransactionPage, Void,
@@ -60,12 +60,23 @@ pub struct Client {
 
 impl Client {
     /// `base_url` is the address the API's `/v1` paths hang from, such as
-    /// `http://127.0.0.1:8080` or `http://example.test/tillcode/`.
+    /// `https://api.example.com/tillcode/` or `http://127.0.0.1:8080`; the
+    /// system's CAs are trusted.
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
         Self::with_options(base_url, ClientOptions::default())
     }
 
     pub fn with_options(base_url: &str, options: ClientOptions) -> Result<Self, ClientError> {
+        Self::with_transport(base_url, options, &Transport::default())
+    }
+
+    /// Like [`Client::with_options`], with a private CA or plain HTTP to
+    /// another machine allowed.
+    pub fn with_transport(
+        base_url: &str,
+        options: ClientOptions,
+        transport: &Transport,
+    ) -> Result<Self, ClientError> {
         let http = HttpOptions {
             connect_timeout: options.connect_timeout,
             request_timeout: options.request_timeout,
@@ -75,7 +86,7 @@ impl Client {
             follow_redirects: false,
         };
         Ok(Self {
-            api: ApiBase::new(base_url, http)?,
+            api: ApiBase::new(base_url, http, transport)?,
             retry: options.retry,
         })
     }
@@ -129,20 +140,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_plain_http_addresses_are_accepted() {
+    fn https_and_loopback_http_are_accepted_and_other_addresses_refused() {
         for bad in [
-            "https://api.test",
+            "http://api.test",
             "ftp://api.test",
             "api.test:8080",
-            "http://api.test/?q=1",
-            "http://api.test/#x",
+            "https://api.test/?q=1",
+            "https://api.test/#x",
             "mailto:x@y",
         ] {
             let err = Client::new(bad).unwrap_err();
             assert!(matches!(err, ClientError::BadUrl { .. }), "{bad}: {err}");
         }
-        let err = Client::new("https://api.test").unwrap_err();
-        assert!(err.to_string().contains("plain HTTP only"), "{err}");
+        let err = Client::new("http://api.test").unwrap_err();
+        assert!(err.to_string().contains("in clear"), "{err}");
+        Client::new("https://api.test").unwrap();
+        Client::new("http://[::1]:8080").unwrap();
+        let insecure = Transport::default().allow_insecure_http(true);
+        Client::with_transport("http://api.test", ClientOptions::default(), &insecure).unwrap();
     }
 
     #[test]
@@ -154,8 +169,8 @@ mod tests {
             },
             ..ClientOptions::default()
         };
-        let client = Client::with_options("http://api.test/tillcode/", options).unwrap();
-        assert_eq!(client.base_url(), "http://api.test/tillcode/");
+        let client = Client::with_options("https://api.test/tillcode/", options).unwrap();
+        assert_eq!(client.base_url(), "https://api.test/tillcode/");
         assert_eq!(
             client.url(&["v1", "redemptions"]).path(),
             "/tillcode/v1/redemptions"

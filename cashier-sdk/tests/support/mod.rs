@@ -20,6 +20,7 @@ pub fn cashier(home: &Path, api: &str, args: &[&str]) -> Output {
         .arg("--api")
         .arg(api)
         .env_remove("TILLCODE_API")
+        .env_remove("TILLCODE_CA_CERT")
         .env_remove("TILLCODE_CASHIER_HOME")
         .stdin(Stdio::null())
         .output()

@@ -12,9 +12,19 @@ use uuid::Uuid;
 #[derive(Debug, Parser)]
 #[command(name = "tillcode-customer", version)]
 pub struct Cli {
-    /// The API address [default: the one in device.json, else http://127.0.0.1:8080].
+    /// The API address: https://, or http:// to this machine only (unless
+    /// --insecure-http) [default: the one in device.json, else
+    /// http://127.0.0.1:8080].
     #[arg(long, env = "TILLCODE_API", global = true, value_name = "URL")]
     pub api: Option<String>,
+    /// Trust only the certificate authorities in this PEM file, not the
+    /// system's: for an https:// API whose certificate a private CA signed.
+    #[arg(long, env = "TILLCODE_CA_CERT", global = true, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Allow plain http:// to another machine, sending passwords and tokens
+    /// in clear (plain HTTP to this machine needs no flag).
+    #[arg(long, global = true)]
+    pub insecure_http: bool,
     /// The customer home directory, holding device.key and device.json
     /// [default: $HOME/.tillcode-customer].
     #[arg(
@@ -288,6 +298,10 @@ mod tests {
     fn global_options_may_follow_the_subcommand() {
         let cli = parse(&["balance", "--api", "http://api.test:9000"]).unwrap();
         assert_eq!(cli.api.as_deref(), Some("http://api.test:9000"));
+        assert!(!cli.insecure_http);
+        let cli = parse(&["balance", "--ca-cert", "ca.pem", "--insecure-http"]).unwrap();
+        assert_eq!(cli.ca_cert, Some(PathBuf::from("ca.pem")));
+        assert!(cli.insecure_http);
     }
 
     #[test]

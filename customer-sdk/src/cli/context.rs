@@ -1,7 +1,9 @@
 //! What every command starts from: the home directory, the API address, and
 //! for the commands that need the API as this device, a fresh session.
 
-use tillcode_customer::client::{Bearer, Client};
+use std::path::PathBuf;
+
+use tillcode_customer::client::{Bearer, Client, Transport};
 use tillcode_customer::{DeviceKey, DeviceRecord, Home};
 
 use super::CliResult;
@@ -14,6 +16,10 @@ pub struct Context {
     pub home: Home,
     /// `--api` or `TILLCODE_API`, when given.
     api: Option<String>,
+    /// `--ca-cert` or `TILLCODE_CA_CERT`, read by the commands that need
+    /// the API (so that offline ones work with it set to a missing file).
+    ca_cert: Option<PathBuf>,
+    insecure_http: bool,
 }
 
 /// A device session, held in memory for one command and never stored.
@@ -24,8 +30,18 @@ pub struct Signed {
 }
 
 impl Context {
-    pub fn new(home: Home, api: Option<String>) -> Self {
-        Self { home, api }
+    pub fn new(
+        home: Home,
+        api: Option<String>,
+        ca_cert: Option<PathBuf>,
+        insecure_http: bool,
+    ) -> Self {
+        Self {
+            home,
+            api,
+            ca_cert,
+            insecure_http,
+        }
     }
 
     /// A client for the API given on the command line, else the one the
@@ -36,7 +52,11 @@ impl Context {
             .as_deref()
             .or(record.map(|r| r.api_url.as_str()))
             .unwrap_or(DEFAULT_API);
-        Ok(Client::new(url)?)
+        let mut transport = Transport::default().allow_insecure_http(self.insecure_http);
+        if let Some(path) = &self.ca_cert {
+            transport = transport.with_ca_file(path)?;
+        }
+        Ok(Client::with_transport(url, &transport)?)
     }
 
     /// Loads the device and its key and opens a session by signing a

@@ -27,7 +27,7 @@ pub async fn run(cli: Cli) -> CliResult<()> {
         Some(dir) => Home::new(dir),
         None => Home::default_location()?,
     };
-    let ctx = Context::new(home, cli.api);
+    let ctx = Context::new(home, cli.api, cli.ca_cert, cli.insecure_http);
     match cli.command {
         Command::Signup {
             account,

@@ -1,10 +1,10 @@
 //! An async client for the customer HTTP API (`/v1/...`).
 //!
-//! Plain HTTP only for now: reqwest is built without a TLS stack (the
-//! workspace's setting, for tests against a local server), so an `https://`
-//! address is refused up front with a clear message rather than failing at
-//! the first request. The base address, timeouts and reading of answers are
-//! `tillcode_sdk_common::http`'s, shared with the cashier SDK.
+//! `https://` through rustls, trusting the system's CAs or a private CA
+//! ([`Transport`]); plain `http://` only to this machine unless allowed,
+//! since a sign-in sends the password. The base address, timeouts, TLS and
+//! reading of answers are `tillcode_sdk_common::http`'s, shared with the
+//! cashier SDK.
 
 mod endpoints;
 mod error;
@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use tillcode_sdk_common::http::{ApiBase, HttpOptions, read_success};
 
 pub use error::ClientError;
+pub use tillcode_sdk_common::http::{CaCertError, Transport};
 pub use types::{
     Balance, Bearer, Challenge, DeviceView, HistoryItem, HistoryPage, LinkCreated, LinkState,
     LinkStatus, LinkedDevice, OnlineKey, RegisteredDevice, Session, SignedIn,
@@ -38,10 +39,17 @@ pub struct Client {
 
 impl Client {
     /// `base_url` is the address the API's `/v1` paths hang from, such as
-    /// `http://127.0.0.1:8080` or `http://example.test/tillcode/`.
+    /// `https://api.example.com/tillcode/` or `http://127.0.0.1:8080`; the
+    /// system's CAs are trusted.
     pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        Self::with_transport(base_url, &Transport::default())
+    }
+
+    /// Like [`Client::new`], with a private CA or plain HTTP to another
+    /// machine allowed.
+    pub fn with_transport(base_url: &str, transport: &Transport) -> Result<Self, ClientError> {
         Ok(Self {
-            api: ApiBase::new(base_url, OPTIONS)?,
+            api: ApiBase::new(base_url, OPTIONS, transport)?,
         })
     }
 
@@ -83,28 +91,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_plain_http_addresses_are_accepted() {
+    fn https_and_loopback_http_are_accepted_and_other_addresses_refused() {
         for bad in [
-            "https://api.test",
+            "http://api.test",
             "ftp://api.test",
             "api.test:8080",
-            "http://api.test/?q=1",
+            "https://api.test/?q=1",
             "mailto:x@y",
         ] {
             let err = Client::new(bad).unwrap_err();
             assert!(matches!(err, ClientError::BadUrl { .. }), "{bad}: {err}");
         }
-        let err = Client::new("https://api.test").unwrap_err();
-        assert!(err.to_string().contains("plain HTTP only"), "{err}");
+        let err = Client::new("http://api.test").unwrap_err();
+        assert!(err.to_string().contains("in clear"), "{err}");
+        Client::new("https://api.test").unwrap();
+        Client::new("http://127.0.0.1:8080").unwrap();
+        let insecure = Transport::default().allow_insecure_http(true);
+        Client::with_transport("http://api.test", &insecure).unwrap();
     }
 
     #[test]
     fn paths_hang_from_the_base_address() {
-        let client = Client::new("http://api.test/tillcode").unwrap();
-        assert_eq!(client.base_url(), "http://api.test/tillcode");
+        let client = Client::new("https://api.test/tillcode").unwrap();
+        assert_eq!(client.base_url(), "https://api.test/tillcode");
         assert_eq!(
             client.url(&["v1", "me", "balance"]).as_str(),
-            "http://api.test/tillcode/v1/me/balance"
+            "https://api.test/tillcode/v1/me/balance"
         );
     }
 }

@@ -19,6 +19,7 @@ pub fn customer(home: &Path, api: &str, args: &[&str], stdin: &str) -> Output {
         .arg("--api")
         .arg(api)
         .env_remove("TILLCODE_API")
+        .env_remove("TILLCODE_CA_CERT")
         .env_remove("TILLCODE_CUSTOMER_HOME")
         .env_remove("TILLCODE_KEY_FILE")
         .stdin(Stdio::piped())

@@ -3,21 +3,25 @@
 //! answer with a size limit, and making sense of an error answer (an
 //! RFC 9457 problem, or an excerpt of whatever came instead).
 //!
-//! Plain HTTP only for now: reqwest is built without a TLS stack (the
-//! workspace's setting), so an `https://` address is refused up front with
-//! a clear message rather than failing at the first request.
+//! `https://` through rustls, trusting the system's CAs or a private CA
+//! ([`Transport`]); plain `http://` only to this machine, unless allowed
+//! explicitly: a password or token must not cross a network in clear.
 //!
 //! Each SDK keeps its own `ClientError` (their shapes differ: the cashier
 //! keeps a problem's JSON whole and judges whether a retry is safe) and
 //! converts the errors here into it.
 
 mod problem;
+mod transport;
 
 use std::time::Duration;
 
 use reqwest::{Response, Url};
 
-pub use problem::{BODY_EXCERPT_CHARS, describe, excerpt, parse_problem, transport_chain};
+pub use problem::{
+    BODY_EXCERPT_CHARS, certificate_refused, describe, excerpt, parse_problem, transport_chain,
+};
+pub use transport::{CaCertError, Transport};
 
 /// No response of the Tillcode API comes near it; a body past it is not
 /// the API's.
@@ -68,17 +72,19 @@ pub struct ApiBase {
 
 impl ApiBase {
     /// `base_url` is the address the API's `/v1` paths hang from, such as
-    /// `http://127.0.0.1:8080` or `http://example.test/tillcode/`.
-    pub fn new(base_url: &str, options: HttpOptions) -> Result<Self, BaseError> {
+    /// `https://api.example.com/tillcode/` or `http://127.0.0.1:8080`.
+    pub fn new(
+        base_url: &str,
+        options: HttpOptions,
+        transport: &Transport,
+    ) -> Result<Self, BaseError> {
         let bad = |reason: &str| BaseError::BadUrl {
             url: base_url.to_owned(),
             reason: reason.to_owned(),
         };
         let base = Url::parse(base_url).map_err(|e| bad(&e.to_string()))?;
-        match base.scheme() {
-            "http" => {}
-            "https" => return Err(bad("this build speaks plain HTTP only (no TLS stack)")),
-            _ => return Err(bad("not an http:// address")),
+        if let Some(reason) = transport.refusal(&base) {
+            return Err(bad(reason));
         }
         if base.cannot_be_a_base() || base.query().is_some() || base.fragment().is_some() {
             return Err(bad("an API address has no query or fragment"));
@@ -86,6 +92,7 @@ impl ApiBase {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(options.connect_timeout)
             .timeout(options.request_timeout);
+        builder = transport.apply(builder, &base);
         if !options.follow_redirects {
             builder = builder.redirect(reqwest::redirect::Policy::none());
         }
@@ -154,7 +161,8 @@ mod tests {
     };
 
     fn base(url: &str) -> ApiBase {
-        ApiBase::new(url, OPTIONS).unwrap()
+        let insecure = Transport::default().allow_insecure_http(true);
+        ApiBase::new(url, OPTIONS, &insecure).unwrap()
     }
 
     #[test]
@@ -197,23 +205,50 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_http_addresses_are_accepted() {
+    fn addresses_that_are_not_http_or_https_bases_are_refused() {
         for bad in [
-            "https://api.test",
             "ftp://api.test",
             "api.test:8080",
-            "http://api.test/?q=1",
-            "http://api.test/#x",
+            "https://api.test/?q=1",
+            "https://api.test/#x",
             "mailto:x@y",
         ] {
-            let err = ApiBase::new(bad, OPTIONS).unwrap_err();
+            let err = ApiBase::new(bad, OPTIONS, &Transport::default()).unwrap_err();
             assert!(
                 matches!(&err, BaseError::BadUrl { url, .. } if url == bad),
                 "{bad}: {err}"
             );
         }
-        let err = ApiBase::new("https://api.test", OPTIONS).unwrap_err();
-        assert!(err.to_string().contains("plain HTTP only"), "{err}");
-        ApiBase::new("http://api.test", OPTIONS).unwrap();
+        ApiBase::new("https://api.test", OPTIONS, &Transport::default()).unwrap();
+    }
+
+    #[test]
+    fn a_client_for_an_https_api_sends_nothing_over_plain_http() {
+        // What a redirect from the API to plain HTTP would lead to: refused
+        // before any connection is made.
+        let api = ApiBase::new("https://api.test", OPTIONS, &Transport::default()).unwrap();
+        let mut send = std::pin::pin!(api.http().get("http://api.test/v1/me/balance").send());
+        let waker = std::task::Waker::noop();
+        let poll = send
+            .as_mut()
+            .poll(&mut std::task::Context::from_waker(waker));
+        let std::task::Poll::Ready(Err(err)) = poll else {
+            panic!("a plain HTTP request was not refused at once");
+        };
+        assert!(err.is_builder(), "{err:?}");
+        assert!(
+            transport_chain(&err).contains("URL scheme is not allowed"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn plain_http_to_another_machine_is_refused_unless_allowed() {
+        let err = ApiBase::new("http://api.test", OPTIONS, &Transport::default()).unwrap_err();
+        assert!(err.to_string().contains("in clear"), "{err}");
+        assert!(err.to_string().contains("--insecure-http"), "{err}");
+        ApiBase::new("http://127.0.0.1:8080", OPTIONS, &Transport::default()).unwrap();
+        let insecure = Transport::default().allow_insecure_http(true);
+        ApiBase::new("http://api.test", OPTIONS, &insecure).unwrap();
     }
 }

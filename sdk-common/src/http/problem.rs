@@ -39,7 +39,8 @@ pub fn describe(problem: &Problem) -> String {
 }
 
 /// reqwest's own message ("error sending request") hides the cause
-/// ("connection refused") in its source chain: the whole chain.
+/// ("connection refused") in its source chain: the whole chain, and what to
+/// do about a server certificate this client does not trust.
 pub fn transport_chain(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
@@ -47,7 +48,39 @@ pub fn transport_chain(error: &reqwest::Error) -> String {
         let _ = write!(text, ": {cause}");
         source = cause.source();
     }
+    if certificate_refused(error).is_some() {
+        text.push_str(
+            " (the API's TLS certificate is not one this client trusts; if a private CA \
+             signed it, give the client that CA's certificate: --ca-cert FILE or \
+             TILLCODE_CA_CERT in the CLIs)",
+        );
+    }
     text
+}
+
+/// Why the client refused the server's TLS certificate, when that is what
+/// `error` comes from. Nothing was sent then: the handshake failed.
+pub fn certificate_refused(error: &reqwest::Error) -> Option<&rustls::CertificateError> {
+    let mut source = error.source();
+    while let Some(cause) = source {
+        if let Some(rustls::Error::InvalidCertificate(why)) = rustls_error(cause) {
+            return Some(why);
+        }
+        source = cause.source();
+    }
+    None
+}
+
+/// The rustls error `error` is, or carries inside io::Errors: tokio-rustls
+/// wraps it in one, and reqwest's connector in another, and an io::Error's
+/// own `source` skips what it wraps.
+fn rustls_error<'a>(mut error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    loop {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        error = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+    }
 }
 
 #[cfg(test)]
@@ -82,6 +115,15 @@ mod tests {
             "https://tillcode.dev/problems/insufficient-balance \
              (422 The balance is lower than the amount)"
         );
+    }
+
+    #[test]
+    fn a_tls_error_is_found_inside_nested_io_errors() {
+        let refused = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, refused.clone());
+        let outer = std::io::Error::other(inner);
+        assert_eq!(rustls_error(&outer), Some(&refused));
+        assert_eq!(rustls_error(&std::io::Error::other("reset")), None);
     }
 
     #[test]
