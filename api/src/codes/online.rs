@@ -58,7 +58,7 @@ pub struct IssuedKey {
 /// Issues a single-use key for the calling device.
 #[utoipa::path(post, path = "/v1/me/online-keys", tag = "codes", security(("device_session" = [])),
     responses(
-        (status = 201, body = IssuedKey),
+        (status = 201, body = IssuedKey, description = "A single-use online key to show as a QR"),
         (status = 429, description = "Too many live keys (rate-limited)")))]
 pub async fn issue(
     state: web::Data<AppState>,

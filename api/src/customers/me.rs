@@ -33,7 +33,7 @@ pub struct Balance {
 
 /// The customer's balance.
 #[utoipa::path(get, path = "/v1/me/balance", tag = "customers", security(("device_session" = [])),
-    responses((status = 200, body = Balance)))]
+    responses((status = 200, body = Balance, description = "The customer's balance")))]
 pub async fn balance(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -95,8 +95,8 @@ pub struct HistoryPage {
 }
 
 /// The customer's ledger history, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/me/history", tag = "customers", security(("device_session" = [])),
-    params(HistoryQuery), responses((status = 200, body = HistoryPage)))]
+#[utoipa::path(get, path = "/v1/me/history", operation_id = "customer_history", tag = "customers", security(("device_session" = [])),
+    params(HistoryQuery), responses((status = 200, body = HistoryPage, description = "One page of the customer's history, newest first")))]
 pub async fn history(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -157,6 +157,7 @@ pub async fn history(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a longer passphrase for Ana"}))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     current_password: String,
@@ -169,7 +170,7 @@ pub struct ChangePassword {
 #[utoipa::path(post, path = "/v1/me/password", tag = "customers", security(("device_session" = [])),
     request_body = ChangePassword,
     responses(
-        (status = 204),
+        (status = 204, description = "Password changed; other sessions end"),
         (status = 401, description = "The current password is wrong (invalid-credentials)"),
         (status = 422, description = "The new password is refused (validation-failed)")))]
 pub async fn change_password(

@@ -76,7 +76,7 @@ fn db_error(e: diesel::result::Error) -> ApiError {
 
 /// Fraud events of the last `days` UTC days.
 #[utoipa::path(get, path = "/v1/dashboard/fraud", tag = "dashboard", params(FraudQuery),
-    responses((status = 200, body = FraudReport)))]
+    responses((status = 200, body = FraudReport, description = "Refusals and suspensions of the window")))]
 pub async fn fraud(
     state: web::Data<AppState>,
     session: StaffSession,

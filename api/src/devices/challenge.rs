@@ -38,8 +38,8 @@ pub struct Challenge {
 }
 
 /// A fresh challenge for a proof of possession.
-#[utoipa::path(post, path = "/v1/challenges", tag = "devices",
-    responses((status = 201, body = Challenge)))]
+#[utoipa::path(post, path = "/v1/challenges", operation_id = "create_challenge", tag = "devices",
+    responses((status = 201, body = Challenge, description = "A fresh challenge, valid for 5 minutes, single use")))]
 pub async fn create(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut challenge = [0u8; 32];
     OsRng.fill_bytes(&mut challenge);

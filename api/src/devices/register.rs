@@ -24,6 +24,7 @@ use crate::schema::devices;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Ana's phone", "public_key": "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8", "challenge": "c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7", "signature": "51dd6dac03c931a4cfad009c30e0228957ed72847041ff21cba16aba943bb4899e913c9d8dd5ccddc56533bb892c042f6c63062eafd0ffd7a69d3e5709e15f08"}))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterDevice {
     #[schema(example = "Ana's phone")]
@@ -76,7 +77,7 @@ async fn consume_challenge(state: &AppState, challenge: &[u8; 32]) -> Result<(),
 #[utoipa::path(post, path = "/v1/devices", tag = "devices", request_body = RegisterDevice,
     security(("sign_in_token" = [])),
     responses(
-        (status = 201, body = RegisteredDevice),
+        (status = 201, body = RegisteredDevice, description = "The device, registered and active; its TOTP secret is shown this once"),
         (status = 401, description = "No sign-in, a used challenge, or a bad proof"),
         (status = 422, description = "A weak or malformed key (weak-key, validation-failed)")))]
 pub async fn register(
@@ -171,6 +172,7 @@ pub async fn insert_device(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "challenge": "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", "signature": "bb09e889cf42b604c0ba75affed258b9d17795fbcf52dc5208e1d156911582d2cc223e5a61535ed0143b8b75cd9811825d38d3e65f5190727cfba158dbb33002"}))]
 #[serde(deny_unknown_fields)]
 pub struct OpenSession {
     #[schema(value_type = String, format = Uuid)]
@@ -193,7 +195,7 @@ pub struct SessionOpened {
 #[utoipa::path(post, path = "/v1/devices/{device_id}/sessions", tag = "devices", request_body = OpenSession,
     params(("device_id" = Uuid, Path)),
     responses(
-        (status = 201, body = SessionOpened),
+        (status = 201, body = SessionOpened, description = "A device session (bearer token)"),
         (status = 401, description = "Unknown or inactive device, used challenge or bad proof")))]
 pub async fn open_session(
     state: web::Data<AppState>,
