@@ -257,7 +257,8 @@ async function main() {
   await visible(page, "#screen-redeem");
   await typeAmount(page, 20, 5);
   const numeric = customerCode("numeric");
-  await page.fill("#manual-code", numeric.payload);
+  // Typed as a person reads it off the phone, in groups of four.
+  await page.fill("#manual-code", numeric.shown);
   await page.click("#manual-submit");
   const typed = await success(page);
   log(`typed: ${JSON.stringify(typed)}`);
