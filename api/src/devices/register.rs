@@ -196,7 +196,8 @@ pub struct SessionOpened {
     params(("device_id" = Uuid, Path)),
     responses(
         (status = 201, body = SessionOpened, description = "A device session (bearer token)"),
-        (status = 401, description = "Unknown or inactive device, used challenge or bad proof")))]
+        (status = 401, description = "A used or unknown challenge (signature-expired) or a bad proof (signature-invalid)"),
+        (status = 422, description = "unknown-device: no such device at this merchant; device-revoked: the device is not active")))]
 pub async fn open_session(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,

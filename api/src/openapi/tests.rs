@@ -251,3 +251,58 @@ async fn the_docs_ui_is_served_from_the_binary() {
     assert_eq!(script.status(), 200);
     assert!(script.bytes().await.unwrap().len() > 100_000);
 }
+
+/// `docs/protocol.md` section 14 is what an outside implementer builds a
+/// phone or a till from: it names every endpoint they call.
+#[test]
+fn the_protocol_document_names_every_endpoint_of_phones_and_tills() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/protocol.md");
+    let protocol = std::fs::read_to_string(path).unwrap();
+    let section = &protocol[protocol.find("## 14. The HTTP API").unwrap()..];
+    // Path parameters may be named differently: `{id}` for `{device_id}`.
+    let unnamed = |text: &str| {
+        let mut out = String::new();
+        let mut in_braces = false;
+        for c in text.chars() {
+            match c {
+                '{' => {
+                    in_braces = true;
+                    out.push('{');
+                }
+                '}' => {
+                    in_braces = false;
+                    out.push('}');
+                }
+                _ if in_braces => {}
+                _ => out.push(c),
+            }
+        }
+        out
+    };
+    let section = unnamed(section);
+    let doc = document();
+    let mut named = 0;
+    for (method, path, operation) in operations(&doc) {
+        let tag = operation["tags"][0].as_str().unwrap_or_default();
+        if ![
+            "customers",
+            "devices",
+            "codes",
+            "links",
+            "terminals",
+            "till",
+        ]
+        .contains(&tag)
+        {
+            continue;
+        }
+        named += 1;
+        let path = unnamed(&path);
+        let method = method.to_uppercase();
+        assert!(
+            section.contains(&format!("{method} {path}")),
+            "section 14 does not name {method} {path}"
+        );
+    }
+    assert!(named >= 20, "{named}");
+}
