@@ -48,6 +48,7 @@ fn now_ms() -> u64 {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"payload": "TC1KAAISEM2EKVTHPCEZVK54ZXPO74", "expires_in": 60}))]
 pub struct IssuedKey {
     /// Show this as a QR code; it works once, for `expires_in` seconds.
     #[schema(example = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74")]

@@ -22,6 +22,7 @@ fn db_error(e: diesel::result::Error) -> ApiError {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"account_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fa0", "balance": 120, "unit": "points", "minor_units": 0}))]
 pub struct Balance {
     pub account_id: Uuid,
     /// In the program's unit: points, or minor units of `unit`.

@@ -63,6 +63,7 @@ pub struct SignInRequest {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"customer_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fc0", "sign_in_token": "q1Jf0m6yqQx3b8kZ2cV7nR4tW9aE5sH1uL0pD3gK6iM", "expires_in": 600}))]
 pub struct SignedIn {
     #[schema(value_type = String, format = Uuid)]
     pub customer_id: CustomerId,

@@ -40,6 +40,7 @@ pub struct RegisterDevice {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "customer_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fc0", "device_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fd0", "device_handle": "8d3e01a7c45b9f20", "numeric_handle": 123456789, "totp_secret": "6465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80818283", "fingerprint": "KZDV-VJ2U-MNDU-YAUF-35O3-6K6K-W4"}))]
 pub struct RegisteredDevice {
     #[schema(value_type = String, format = Uuid)]
     pub merchant_id: MerchantId,
@@ -185,6 +186,7 @@ pub struct OpenSession {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "q1Jf0m6yqQx3b8kZ2cV7nR4tW9aE5sH1uL0pD3gK6iM", "expires_in": 900}))]
 pub struct SessionOpened {
     /// Bearer token for the `/v1/me/...` endpoints.
     pub access_token: String,

@@ -87,6 +87,7 @@ async fn transition(
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"link_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fe0", "payload": "TC1L77XN3TF3VKMYQ53GKVCDGIQRAA", "expires_in": 300}))]
 pub struct LinkCreated {
     pub link_id: Uuid,
     /// Show as a QR for the new device; single use.

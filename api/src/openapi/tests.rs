@@ -195,8 +195,32 @@ fn a_redemption_documents_the_velocity_limit_and_a_request_still_in_flight() {
     }
 }
 
-/// Every request body has an example, and the example has every field
-/// its schema requires and no field the schema does not know.
+/// The fields of `schema`'s example, checked against it: every field the
+/// schema requires is there, and no field the schema does not know.
+fn example_fields<'a>(
+    name: &str,
+    schema: &'a serde_json::Value,
+) -> &'a serde_json::Map<String, serde_json::Value> {
+    let fields = schema["example"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name} has no example object"));
+    let properties = schema["properties"].as_object();
+    for field in fields.keys() {
+        assert!(
+            properties.is_some_and(|p| p.contains_key(field)),
+            "the example of {name} has {field}, which {name} has not"
+        );
+    }
+    for required in schema["required"].as_array().into_iter().flatten() {
+        assert!(
+            fields.contains_key(required.as_str().unwrap()),
+            "the example of {name} lacks {required}"
+        );
+    }
+    fields
+}
+
+/// Every request body has an example of its schema.
 #[test]
 fn every_request_body_has_an_example_of_its_schema() {
     let doc = document();
@@ -208,28 +232,26 @@ fn every_request_body_has_an_example_of_its_schema() {
         bodies += 1;
         let schema_ref = content["application/json"]["schema"]["$ref"]
             .as_str()
-            .unwrap();
+            .unwrap_or_else(|| panic!("{method} {path}: no schema"));
         let name = schema_ref.strip_prefix("#/components/schemas/").unwrap();
-        let schema = &doc["components"]["schemas"][name];
-        let example = &schema["example"];
-        let fields = example
-            .as_object()
-            .unwrap_or_else(|| panic!("{method} {path}: {name} has no example object"));
-        let properties = schema["properties"].as_object();
-        for field in fields.keys() {
-            assert!(
-                properties.is_some_and(|p| p.contains_key(field)),
-                "{method} {path}: {name} has no field {field}"
-            );
-        }
-        for required in schema["required"].as_array().into_iter().flatten() {
-            assert!(
-                fields.contains_key(required.as_str().unwrap()),
-                "{method} {path}: the example of {name} lacks {required}"
-            );
-        }
+        example_fields(name, &doc["components"]["schemas"][name]);
     }
     assert!(bodies >= 16, "{bodies}");
+}
+
+/// An example kept beside a struct goes stale when a field is added or
+/// renamed: every object example of the document still fits its schema.
+#[test]
+fn every_schema_s_example_has_its_required_fields_and_no_others() {
+    let doc = document();
+    let mut examples = 0;
+    for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
+        if schema["example"].is_object() && schema["properties"].is_object() {
+            examples += 1;
+            example_fields(name, schema);
+        }
+    }
+    assert!(examples >= 24, "{examples}");
 }
 
 #[tokio::test]

@@ -118,6 +118,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"terminal_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8faa", "merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "store_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f10", "name": "Till 1", "status": "pending", "fingerprint": "ET3O-22WL-7YIA-TQBQ-27FF-M7BT-ZI"}))]
 pub struct TerminalView {
     pub terminal_id: Uuid,
     pub merchant_id: Uuid,
