@@ -137,9 +137,11 @@ fn needs_staff_session(path: &str) -> bool {
 }
 
 /// Every error answer is a problem: an error response documented without a
-/// body gets the `Problem` schema, and every operation lists the refusals
-/// the shared extractors and limits give any request of its shape
-/// (`error.rs`, `http_limits.rs`), so that no handler has to repeat them.
+/// body gets the `Problem` schema, with an example of the problem type its
+/// description names first ([`example_problem`]), and every operation lists
+/// the refusals the shared extractors and limits give any request of its
+/// shape (`error.rs`, `http_limits.rs`), so that no handler has to repeat
+/// them.
 struct ProblemResponses;
 
 impl ProblemResponses {
