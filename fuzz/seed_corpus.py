@@ -90,6 +90,10 @@ for case in shared["http_signatures"]:
     # Parameters in another order, and a second signature under another label.
     reordered = re.sub(r';created=(\d+)(;keyid="[^"]*")', r'\2;created=\1', lines[5])
     seed("http_signature", "params reordered", "\n".join(lines[:5] + [reordered, lines[6]]))
+    # Components in another order (content-digest last), as other RFC 9421
+    # libraries send them: accepted, over a base in that order.
+    components = lines[5].replace('"content-digest" "idempotency-key"', '"idempotency-key" "content-digest"')
+    seed("http_signature", "components reordered", "\n".join(lines[:5] + [components, lines[6]]))
     two = lines[5] + ', other=("@method");created=1', lines[6] + ", other=:AAAA:"
     seed("http_signature", "two labels", "\n".join(lines[:5] + list(two)))
     seed("public_key", case["name"] + " key", bytes.fromhex(case["public_key"]))

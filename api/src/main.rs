@@ -42,6 +42,9 @@ enum Command {
     /// Operator commands: staff, terminal enrollment and approval.
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Print the OpenAPI document the server serves at /openapi.json and
+    /// exit; needs no configuration, database or Redis.
+    Openapi,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -123,6 +126,13 @@ async fn run(command: Command) -> Result<(), CliError> {
         Command::Admin(command) => {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;
             admin::run(&mut conn, command).await?;
+        }
+        Command::Openapi => {
+            use utoipa::OpenApi;
+            println!(
+                "{}",
+                tillcode_api::openapi::ApiDoc::openapi().to_pretty_json()?
+            );
         }
         Command::VerifyLedger { textfile: out } => {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;

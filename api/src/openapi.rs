@@ -12,7 +12,12 @@ use utoipa_swagger_ui::SwaggerUi;
 
 /// An RFC 9457 problem, as every error response carries it.
 #[derive(ToSchema)]
-#[schema(as = Problem)]
+#[schema(as = Problem, example = json!({
+    "type": "https://tillcode.dev/problems/insufficient-balance",
+    "title": "Insufficient balance",
+    "status": 422,
+    "detail": "the balance is 20, lower than 30"
+}))]
 #[allow(dead_code)] // documentation only: the wire type is tillcode_protocol::Problem
 pub struct ProblemSchema {
     /// Stable URI naming the cause, under https://tillcode.dev/problems/.
@@ -132,9 +137,11 @@ fn needs_staff_session(path: &str) -> bool {
 }
 
 /// Every error answer is a problem: an error response documented without a
-/// body gets the `Problem` schema, and every operation lists the refusals
-/// the shared extractors and limits give any request of its shape
-/// (`error.rs`, `http_limits.rs`), so that no handler has to repeat them.
+/// body gets the `Problem` schema, with an example of the problem type its
+/// description names first ([`example_problem`]), and every operation lists
+/// the refusals the shared extractors and limits give any request of its
+/// shape (`error.rs`, `http_limits.rs`), so that no handler has to repeat
+/// them.
 struct ProblemResponses;
 
 impl ProblemResponses {
@@ -207,18 +214,45 @@ impl Modify for ProblemResponses {
                 }
                 for (status, response) in operation.responses.responses.iter_mut() {
                     let is_error = status.starts_with('4') || status.starts_with('5');
-                    if let (true, RefOr::T(response)) = (is_error, response)
-                        && response.content.is_empty()
+                    let (true, RefOr::T(response)) = (is_error, response) else {
+                        continue;
+                    };
+                    if !response.content.is_empty()
+                        && !response.content.contains_key("application/problem+json")
                     {
-                        response.content.insert(
-                            "application/problem+json".to_owned(),
-                            RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))),
-                        );
+                        continue;
+                    }
+                    let example = example_problem(status, &response.description);
+                    let content = response
+                        .content
+                        .entry("application/problem+json".to_owned())
+                        .or_insert_with(|| {
+                            RefOr::T(Content::new(Some(Ref::from_schema_name("Problem"))))
+                        });
+                    if let RefOr::T(content) = content
+                        && content.example.is_none()
+                    {
+                        content.example = example;
                     }
                 }
             }
         }
     }
+}
+
+/// An example body for an error response: the first problem type its
+/// description names (they list slugs, first the likeliest), or failing
+/// that the first of its status.
+fn example_problem(status: &str, description: &str) -> Option<serde_json::Value> {
+    let status: u16 = status.parse().ok()?;
+    let of_status = ProblemType::ALL.iter().filter(|t| t.status() == status);
+    let named = of_status
+        .clone()
+        .filter_map(|t| description.find(t.slug()).map(|at| (at, *t)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(_, t)| t);
+    let kind = named.or_else(|| of_status.clone().next().copied())?;
+    serde_json::to_value(tillcode_protocol::Problem::new(kind, None)).ok()
 }
 
 /// A struct flattened into another (`#[serde(flatten)]`) becomes one part of
@@ -273,110 +307,4 @@ pub fn service() -> SwaggerUi {
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use crate::testing::spawn_app;
-
-    #[tokio::test]
-    async fn the_openapi_document_is_version_3_1_and_lists_the_operations_routes() {
-        let app = spawn_app().await;
-        let doc: serde_json::Value = reqwest::get(app.url("/openapi.json"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        assert_eq!(doc["openapi"], "3.1.0");
-        for path in [
-            "/healthz",
-            "/readyz",
-            "/metrics",
-            "/v1/terminal",
-            "/v1/me/balance",
-            "/v1/staff/me",
-        ] {
-            assert!(doc["paths"][path]["get"].is_object(), "GET {path} missing");
-        }
-        for path in [
-            "/v1/redemptions",
-            "/v1/accruals",
-            "/v1/redemptions/{id}/void",
-            "/v1/redemptions/{id}/refunds",
-            "/v1/terminals/enroll",
-            "/v1/customers/sign-up",
-            "/v1/devices",
-            "/v1/links/join",
-            "/v1/staff/sign-in",
-        ] {
-            assert!(
-                doc["paths"][path]["post"].is_object(),
-                "POST {path} missing"
-            );
-        }
-        assert!(doc["components"]["securitySchemes"]["terminal_signature"].is_object());
-        assert!(doc["components"]["schemas"]["Problem"].is_object());
-    }
-
-    #[test]
-    fn every_error_answer_is_a_documented_problem_and_every_secured_operation_may_be_401() {
-        use utoipa::OpenApi;
-        let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
-        let mut operations = 0;
-        for (path, item) in doc["paths"].as_object().unwrap() {
-            for (method, operation) in item.as_object().unwrap() {
-                operations += 1;
-                let responses = operation["responses"].as_object().unwrap();
-                for (status, response) in responses {
-                    if status.starts_with('4') || status.starts_with('5') {
-                        assert!(
-                            response["content"]["application/problem+json"].is_object(),
-                            "{method} {path} {status} is not a problem"
-                        );
-                    }
-                }
-                let secured = operation["security"]
-                    .as_array()
-                    .is_some_and(|s| !s.is_empty());
-                if secured {
-                    assert!(
-                        responses.contains_key("401"),
-                        "{method} {path} is secured but documents no 401"
-                    );
-                }
-                if path.starts_with("/v1/dashboard/") {
-                    assert!(secured, "{method} {path} is behind the staff session");
-                }
-                for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                    if parameter["in"] == "path" {
-                        let name = parameter["name"].as_str().unwrap();
-                        assert!(
-                            path.contains(&format!("{{{name}}}")),
-                            "{method} {path}: {name}"
-                        );
-                    }
-                }
-            }
-        }
-        assert!(operations > 40, "{operations}");
-    }
-
-    #[tokio::test]
-    async fn the_docs_ui_is_served_from_the_binary() {
-        let app = spawn_app().await;
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::limited(3))
-            .build()
-            .unwrap();
-        let page = client.get(app.url("/docs")).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        assert!(page.text().await.unwrap().contains("swagger-ui"));
-        // The UI's script is vendored, not fetched from a CDN.
-        let script = client
-            .get(app.url("/docs/swagger-ui-bundle.js"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(script.status(), 200);
-        assert!(script.bytes().await.unwrap().len() > 100_000);
-    }
-}
+mod tests;

@@ -120,6 +120,8 @@ impl<'a> RequestSigner<'a> {
             query: target.query,
             content_digest: digest.as_deref(),
             idempotency_key: idempotency_key.as_deref(),
+            authority: None,
+            headers: &[],
         };
         let params = SignatureParams {
             created,
@@ -167,6 +169,8 @@ mod tests {
             query: target.query,
             content_digest: headers.content_digest.as_deref(),
             idempotency_key: headers.idempotency_key.as_deref(),
+            authority: None,
+            headers: &[],
         }
     }
 

@@ -48,9 +48,20 @@ pub fn offline_code_with_nonce(
 }
 
 /// The numeric code for `unix_s`, as shown to people:
-/// `1234 5678 9012 3456 78`.
+/// `1234 5678 9012 3456 78`. Not for a QR code: see [`numeric_code_payload`].
 pub fn numeric_code(numeric_handle: NumericHandle, secret: &[u8; 32], unix_s: u64) -> String {
     NumericCode::generate(numeric_handle, secret, unix_s).display()
+}
+
+/// The numeric code for `unix_s` as a QR code carries it and a till sends
+/// it: the 18 bare digits, `123456789012345678`. No spaces, which
+/// keyboard-wedge scanners mangle, and it fits a version-1 QR code.
+pub fn numeric_code_payload(
+    numeric_handle: NumericHandle,
+    secret: &[u8; 32],
+    unix_s: u64,
+) -> String {
+    NumericCode::generate(numeric_handle, secret, unix_s).digits()
 }
 
 /// Seconds until the numeric code shown at `unix_s` changes.
@@ -122,6 +133,21 @@ mod tests {
         let a = offline_code(&key, vector_merchant(), vector_handle(), 1).unwrap();
         let b = offline_code(&key, vector_merchant(), vector_handle(), 1).unwrap();
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn the_numeric_payload_is_the_display_form_without_its_spaces() {
+        let handle = NumericHandle::new(123_456_789).unwrap();
+        let secret = [7u8; 32];
+        let payload = numeric_code_payload(handle, &secret, 1_795_000_000);
+        let shown = numeric_code(handle, &secret, 1_795_000_000);
+        assert_eq!(payload.len(), 18);
+        assert!(payload.bytes().all(|b| b.is_ascii_digit()), "{payload}");
+        assert_eq!(payload, shown.replace(' ', ""));
+        assert_eq!(
+            NumericCode::parse(&payload).unwrap(),
+            NumericCode::parse(&shown).unwrap()
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ pub mod proofs;
 pub mod qr;
 pub mod wire;
 
-pub use codes::{numeric_code, offline_code, unix_now_ms};
+pub use codes::{numeric_code, numeric_code_payload, offline_code, unix_now_ms};
 pub use device_key::{DeviceKey, DeviceKeyError, Overwrite, fingerprint};
 pub use home::{DeviceRecord, Home, HomeError};
 pub use qr::{QrError, qr_version, render_png, render_svg, render_terminal};

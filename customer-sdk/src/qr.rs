@@ -1,11 +1,12 @@
 //! QR renderings of a payload: PNG, SVG and text for a terminal.
 //!
-//! Every Tillcode payload is uppercase base32 behind a `TC1x` prefix (or
-//! digits and spaces for a numeric code), all inside the QR alphanumeric
-//! set, so it is encoded as one alphanumeric segment (5.5 bits a character)
-//! at error-correction level M (15 % of the symbol can be damaged): the
-//! smallest version that holds it, 2 for an online key and 6 for an offline
-//! token. Text outside that set is not a Tillcode payload; it is still
+//! Every Tillcode payload is uppercase base32 behind a `TC1x` prefix (or the
+//! 18 bare digits of a numeric code, without the spaces people read it
+//! with: keyboard-wedge scanners mangle spaces), all inside the QR
+//! alphanumeric set, so it is encoded as one alphanumeric segment (5.5 bits
+//! a character) at error-correction level M (15 % of the symbol can be
+//! damaged): the smallest version that holds it, 1 for a numeric code, 2 for
+//! an online key and 6 for an offline token. Text outside that set is not a Tillcode payload; it is still
 //! rendered, with the encoder's automatic segmentation, so the `qr` debugging
 //! command works on anything.
 
@@ -146,9 +147,12 @@ mod tests {
     }
 
     #[test]
-    fn a_numeric_code_with_its_spaces_renders_and_decodes() {
-        let shown = "1234 5678 9012 3456 78";
-        assert_eq!(decode_png(&render_png(shown).unwrap()), [shown]);
+    fn a_numeric_code_s_bare_digits_fit_version_1_and_decode() {
+        let digits = "123456789938022008";
+        assert_eq!(qr_version(digits).unwrap(), 1);
+        assert_eq!(decode_png(&render_png(digits).unwrap()), [digits]);
+        // The grouped form people read would need version 2.
+        assert_eq!(qr_version("1234 5678 9938 0220 08").unwrap(), 2);
     }
 
     #[test]

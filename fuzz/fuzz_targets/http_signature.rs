@@ -46,6 +46,8 @@ fuzz_target!(|data: &[u8]| {
         query: query.strip_prefix('?'),
         content_digest: header(content_digest),
         idempotency_key: header(idempotency_key),
+        authority: None,
+        headers: &[],
     };
 
     for line in text.split('\n') {

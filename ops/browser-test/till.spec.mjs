@@ -78,7 +78,8 @@ const admin = (...args) => JSON.parse(run(API_BIN, ["admin", ...args]));
 function customerCode(kind, video = false) {
   const png = path.join(WORK, `${kind}-${Date.now()}.png`);
   const code = customer("code", "--kind", kind, ...(video ? ["--png", png] : []));
-  if (!video) return { payload: code.payload };
+  // `shown`: a numeric code grouped as people read it (absent for other kinds).
+  if (!video) return { payload: code.payload, shown: code.shown };
   const y4m = png.replace(/\.png$/, ".y4m");
   // 640x480, the QR centred on white (the PNG has its own 4-module quiet
   // zone); 2 s at 10 fps, which Chromium loops.
@@ -257,7 +258,8 @@ async function main() {
   await visible(page, "#screen-redeem");
   await typeAmount(page, 20, 5);
   const numeric = customerCode("numeric");
-  await page.fill("#manual-code", numeric.payload);
+  // Typed as a person reads it off the phone, in groups of four.
+  await page.fill("#manual-code", numeric.shown);
   await page.click("#manual-submit");
   const typed = await success(page);
   log(`typed: ${JSON.stringify(typed)}`);

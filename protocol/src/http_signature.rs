@@ -4,12 +4,16 @@
 //! by [`SignedRequest::keyid`], then [`verify_signature`], [`check_created`]
 //! and its own nonce check.
 //!
-//! The profile: one signature, label `tc`, Ed25519, covering `"@method"`,
-//! `"@path"`, `"@query"`, then `"content-digest"` when the request carries
-//! that header and `"idempotency-key"` when it carries that one, in this
-//! order and nothing else; parameters `created`, `keyid`, `alg="ed25519"`,
-//! `nonce` and `tag="tillcode/v1"`, and no other. The signer sends them in
-//! that order; the verifier accepts any order.
+//! The profile: one signature, label `tc`, Ed25519, covering at least
+//! `"@method"`, `"@path"`, `"@query"`, then `"content-digest"` when the
+//! request carries that header and `"idempotency-key"` when it carries that
+//! one; parameters `created`, `keyid`, `alg="ed25519"`, `nonce` and
+//! `tag="tillcode/v1"`, and no other. The signer sends exactly those
+//! components and parameters, in that order. The verifier accepts them in
+//! any order, and further components (`"@authority"`, any header such as
+//! `"date"`) beside the required ones, as other RFC 9421 libraries send
+//! them: the signature base lists the components in the order
+//! `Signature-Input` gives them.
 //!
 //! The verifier rebuilds `@signature-params` by serializing the parsed `tc`
 //! member of `Signature-Input` again (RFC 9421 sections 2.3 and 3.2), with
@@ -64,7 +68,7 @@ pub const NONCE_MIN_LEN: usize = 22;
 pub const NONCE_MAX_LEN: usize = 128;
 
 /// What of an HTTP request the signature covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RequestParts<'a> {
     /// The method as sent (`POST`); not case-folded.
     pub method: &'a str,
@@ -77,6 +81,17 @@ pub struct RequestParts<'a> {
     pub content_digest: Option<&'a str>,
     /// The `Idempotency-Key` header value, when the request has one.
     pub idempotency_key: Option<&'a str>,
+    /// The request's authority (the `Host` header, or HTTP/2's
+    /// `:authority`), for a signature that covers `"@authority"`. Never
+    /// required; a signer of this crate does not cover it.
+    pub authority: Option<&'a str>,
+    /// The request's other headers, name and value, one pair per field line,
+    /// for a signature that covers headers beyond the required ones
+    /// (`"date"`, say). Names match case-insensitively; several lines of one
+    /// name are joined with `, `. `Content-Digest` and `Idempotency-Key`
+    /// are read from their own fields above, never from here. Empty for a
+    /// signer, which covers no other header.
+    pub headers: &'a [(&'a str, &'a str)],
 }
 
 /// The parameters a client chooses for one signature.
@@ -107,8 +122,8 @@ pub struct SignedRequest {
     pub keyid: KeyId,
     pub created: u64,
     pub nonce: String,
-    /// The covered components, as the profile required for the parts.
-    components: Vec<&'static str>,
+    /// The covered components, in the order `Signature-Input` lists them.
+    components: Vec<String>,
     /// The `@signature-params` value.
     signature_params: String,
     signature: [u8; SIGNATURE_LENGTH],
@@ -164,8 +179,10 @@ pub fn sign_request(
 
 /// Parses `Signature-Input` and `Signature` (the `tc` member of each; other
 /// labels are ignored) and checks that the signature has the profile's
-/// shape for `parts`: the covered components are exactly those the profile
-/// requires for them, `alg` is `"ed25519"`, `tag` is `"tillcode/v1"`, the
+/// shape for `parts`: the covered components include, in any order, those
+/// the profile requires for them, each at most once, and any further ones
+/// are supported components the request has (see [`RequestParts`]),
+/// `alg` is `"ed25519"`, `tag` is `"tillcode/v1"`, the
 /// nonce is 22 to 128 base64url characters, `keyid` is a [`KeyId`], and the
 /// signature is 64 bytes. Pass `""` for an absent header
 /// ([`HttpSignatureError::Missing`]).
@@ -183,8 +200,7 @@ pub fn parse_signature(
         .try_into()
         .map_err(|_| HttpSignatureError::Malformed("an Ed25519 signature is 64 bytes"))?;
     let params = read_params(&inner.params)?;
-    let components = base::required_components(parts);
-    check_components(&inner, &components)?;
+    let components = covered_components(&inner, parts)?;
     Ok(SignedRequest {
         keyid: params.keyid,
         created: params.created,
@@ -198,18 +214,18 @@ pub fn parse_signature(
 /// Verifies a parsed signature over `parts` with the signer's key (one that
 /// went through [`crate::parse_public_key`] when registered): builds the
 /// signature base from `parts` and the received `@signature-params`, then
-/// verifies strictly. `parts` must be the ones given to [`parse_signature`];
-/// a request whose components no longer match is
-/// [`HttpSignatureError::WrongComponents`].
+/// verifies strictly. The base lists the covered components in the order
+/// the signer gave them. `parts` must be the ones given to
+/// [`parse_signature`]; a request that no longer has every component the
+/// signature covers, or has one the profile requires that it does not
+/// cover, is [`HttpSignatureError::WrongComponents`].
 pub fn verify_signature(
     signed: &SignedRequest,
     parts: &RequestParts<'_>,
     key: &VerifyingKey,
 ) -> Result<(), HttpSignatureError> {
-    if base::required_components(parts) != signed.components {
-        return Err(HttpSignatureError::WrongComponents);
-    }
-    let base = signature_base(parts, &signed.signature_params)?;
+    check_required(&signed.components, parts)?;
+    let base = base::covered_base(&signed.components, parts, &signed.signature_params)?;
     key.verify_strict(base.as_bytes(), &Signature::from_bytes(&signed.signature))
         .map_err(|_| HttpSignatureError::BadSignature)
 }
@@ -278,12 +294,39 @@ fn read_params(params: &Parameters) -> Result<ReadParams, HttpSignatureError> {
     })
 }
 
-fn check_components(inner: &InnerList, required: &[&str]) -> Result<(), HttpSignatureError> {
-    let covered = inner.items.iter().map(|item| match &item.bare_item {
-        BareItem::String(name) if item.params.is_empty() => Some(name.as_str()),
-        _ => None,
-    });
-    if covered.eq(required.iter().map(|name| Some(*name))) {
+/// The covered components of `inner`, in order, if the profile accepts them
+/// for `parts`: plain strings (no component parameters), each supported
+/// and given once, every required one among them, and a value in `parts`
+/// for each.
+fn covered_components(
+    inner: &InnerList,
+    parts: &RequestParts<'_>,
+) -> Result<Vec<String>, HttpSignatureError> {
+    let mut covered: Vec<String> = Vec::with_capacity(inner.items.len());
+    for item in &inner.items {
+        let name = match &item.bare_item {
+            BareItem::String(name) if item.params.is_empty() => name.as_str(),
+            _ => return Err(HttpSignatureError::WrongComponents),
+        };
+        if !base::is_supported_component(name) || covered.iter().any(|c| c == name) {
+            return Err(HttpSignatureError::WrongComponents);
+        }
+        if base::component_value(name, parts)?.is_none() {
+            return Err(HttpSignatureError::WrongComponents);
+        }
+        covered.push(name.to_owned());
+    }
+    check_required(&covered, parts)?;
+    Ok(covered)
+}
+
+/// Every component the profile requires for `parts` is among `covered`.
+fn check_required(covered: &[String], parts: &RequestParts<'_>) -> Result<(), HttpSignatureError> {
+    let required = base::required_components(parts);
+    if required
+        .iter()
+        .all(|name| covered.iter().any(|c| c == name))
+    {
         Ok(())
     } else {
         Err(HttpSignatureError::WrongComponents)

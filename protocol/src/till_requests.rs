@@ -17,6 +17,10 @@ use uuid::Uuid;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"code": "TC1KAAISEM2EKVTHPCEZVK54ZXPO74", "amount": 30, "earn": 5, "reference": "order-1042"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct RedeemRequest {
     /// The scanned QR payload or the typed numeric code.
@@ -38,6 +42,10 @@ pub struct RedeemRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"code": "123456789938022008", "amount": 100, "reference": "order-1043"}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct AccrueRequest {
     /// A scanned code; or give `customer_id`.
@@ -51,11 +59,19 @@ pub struct AccrueRequest {
 /// Voiding takes no parameters: the body is `{}`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct VoidRequest {}
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(example = json!({"amount": 10}))
+)]
 #[serde(deny_unknown_fields)]
 pub struct RefundRequest {
     #[cfg_attr(feature = "openapi", schema(value_type = i64, example = 10))]

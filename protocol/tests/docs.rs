@@ -53,6 +53,8 @@ fn the_protocol_document_gives_the_shared_vector_s_signature_base_byte_for_byte(
         query: None,
         content_digest: headers["Content-Digest"].as_str(),
         idempotency_key: headers["Idempotency-Key"].as_str(),
+        authority: None,
+        headers: &[],
     };
     let received = parse_signature(
         signature_input,

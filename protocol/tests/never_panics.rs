@@ -138,6 +138,8 @@ proptest! {
             query: query.as_deref(),
             content_digest: digest.as_deref(),
             idempotency_key: idempotency_key.as_deref(),
+            authority: None,
+            headers: &[],
         };
         for (input, signature) in [(input.as_str(), signature.as_str()), (input.as_str(), SIGNATURE), (SIGNATURE_INPUT, signature.as_str())] {
             if let Ok(signed) = parse_signature(input, signature, &parts) {
@@ -172,6 +174,8 @@ proptest! {
             query: query.as_deref(),
             content_digest: digest.as_deref(),
             idempotency_key: idempotency_key.as_deref(),
+            authority: None,
+            headers: &[],
         };
         match sign_request(&key, &parts, &params) {
             Ok(headers) => {

@@ -250,6 +250,8 @@ fn request_parts<'a>(case: &'a Value) -> RequestParts<'a> {
         query,
         content_digest: headers["Content-Digest"].as_str(),
         idempotency_key: headers["Idempotency-Key"].as_str(),
+        authority: None,
+        headers: &[],
     }
 }
 

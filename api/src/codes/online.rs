@@ -49,6 +49,7 @@ fn now_ms() -> u64 {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"payload": "TC1KAAISEM2EKVTHPCEZVK54ZXPO74", "expires_in": 60}))]
 pub struct IssuedKey {
     /// Show this as a QR code; it works once, for `expires_in` seconds.
     #[schema(example = "TC1KAAISEM2EKVTHPCEZVK54ZXPO74")]
@@ -59,7 +60,7 @@ pub struct IssuedKey {
 /// Issues a single-use key for the calling device.
 #[utoipa::path(post, path = "/v1/me/online-keys", tag = "codes", security(("device_session" = [])),
     responses(
-        (status = 201, body = IssuedKey),
+        (status = 201, body = IssuedKey, description = "A single-use online key to show as a QR"),
         (status = 429, description = "Too many live keys (rate-limited)")))]
 pub async fn issue(
     state: web::Data<AppState>,

@@ -18,6 +18,7 @@ use crate::schema::{accounts, customers, ledger_transfers, programs};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"account_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fa0", "balance": 120, "unit": "points", "minor_units": 0}))]
 pub struct Balance {
     pub account_id: Uuid,
     /// In the program's unit: points, or minor units of `unit`.
@@ -29,7 +30,7 @@ pub struct Balance {
 
 /// The customer's balance.
 #[utoipa::path(get, path = "/v1/me/balance", tag = "customers", security(("device_session" = [])),
-    responses((status = 200, body = Balance)))]
+    responses((status = 200, body = Balance, description = "The customer's balance")))]
 pub async fn balance(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -90,8 +91,8 @@ pub struct HistoryPage {
 }
 
 /// The customer's ledger history, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/me/history", tag = "customers", security(("device_session" = [])),
-    params(HistoryQuery), responses((status = 200, body = HistoryPage)))]
+#[utoipa::path(get, path = "/v1/me/history", operation_id = "customer_history", tag = "customers", security(("device_session" = [])),
+    params(HistoryQuery), responses((status = 200, body = HistoryPage, description = "One page of the customer's history, newest first")))]
 pub async fn history(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -150,6 +151,7 @@ pub async fn history(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"current_password": "correct horse battery staple", "new_password": "a longer passphrase for Ana"}))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     current_password: String,
@@ -162,7 +164,7 @@ pub struct ChangePassword {
 #[utoipa::path(post, path = "/v1/me/password", tag = "customers", security(("device_session" = [])),
     request_body = ChangePassword,
     responses(
-        (status = 204),
+        (status = 204, description = "Password changed; other sessions end"),
         (status = 401, description = "The current password is wrong (invalid-credentials)"),
         (status = 422, description = "The new password is refused (validation-failed)")))]
 pub async fn change_password(

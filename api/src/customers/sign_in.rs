@@ -36,6 +36,7 @@ const PER_ADDRESS: Limit = Limit {
 };
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "email": "ana@example.com", "password": "correct horse battery staple", "display_name": "Ana"}))]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
     #[schema(value_type = String, format = Uuid, example = "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00")]
@@ -50,6 +51,7 @@ pub struct SignUpRequest {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "email": "ana@example.com", "password": "correct horse battery staple"}))]
 #[serde(deny_unknown_fields)]
 pub struct SignInRequest {
     #[schema(value_type = String, format = Uuid)]
@@ -61,6 +63,7 @@ pub struct SignInRequest {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"customer_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fc0", "sign_in_token": "q1Jf0m6yqQx3b8kZ2cV7nR4tW9aE5sH1uL0pD3gK6iM", "expires_in": 600}))]
 pub struct SignedIn {
     #[schema(value_type = String, format = Uuid)]
     pub customer_id: CustomerId,
@@ -116,7 +119,7 @@ async fn signed_in(
 /// Creates a customer and their account in the merchant's program.
 #[utoipa::path(post, path = "/v1/customers/sign-up", tag = "customers", request_body = SignUpRequest,
     responses(
-        (status = 201, body = SignedIn),
+        (status = 201, body = SignedIn, description = "Signed up and signed in: a sign-in token that registers one device"),
         (status = 401, description = "The email exists with another password (invalid-credentials)"),
         (status = 404, description = "No such merchant"),
         (status = 422, description = "Email or password refused (validation-failed)"),
@@ -203,9 +206,9 @@ pub async fn sign_up(
 }
 
 /// Checks email and password; answers with a sign-in token.
-#[utoipa::path(post, path = "/v1/customers/sign-in", tag = "customers", request_body = SignInRequest,
+#[utoipa::path(post, path = "/v1/customers/sign-in", operation_id = "customer_sign_in", tag = "customers", request_body = SignInRequest,
     responses(
-        (status = 200, body = SignedIn),
+        (status = 200, body = SignedIn, description = "Signed in: a sign-in token that registers one device"),
         (status = 401, description = "Wrong email or password (invalid-credentials)"),
         (status = 429, description = "Too many attempts (rate-limited)")))]
 pub async fn sign_in(

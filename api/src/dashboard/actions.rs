@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"direction": "credit", "amount": 50, "reason": "goodwill: till was offline"}))]
 #[serde(deny_unknown_fields)]
 pub struct AdjustRequest {
     /// `credit` or `debit`.
@@ -52,7 +53,7 @@ pub struct Adjusted {
     params(("customer_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = AdjustRequest,
     responses(
-        (status = 201, body = Adjusted),
+        (status = 201, body = Adjusted, description = "The adjustment, posted once"),
         (status = 403, description = "forbidden: a viewer, or no CSRF token"),
         (status = 422, description = "insufficient-balance for a debit below zero, amount-invalid, missing-reason")))]
 pub async fn adjust(
@@ -110,7 +111,7 @@ pub async fn adjust(
 /// Unlocks a device's numeric codes after too many wrong ones (owners and managers).
 #[utoipa::path(post, path = "/v1/dashboard/devices/{device_id}/unlock", tag = "dashboard",
     params(("device_id" = Uuid, Path)),
-    responses((status = 204), (status = 403, description = "forbidden"), (status = 404, description = "not-found")))]
+    responses((status = 204, description = "Numeric codes of the device unlocked"), (status = 403, description = "forbidden"), (status = 404, description = "not-found")))]
 pub async fn unlock_numeric(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -120,7 +120,7 @@ ORDER BY last_seen_at DESC";
 
 /// The merchant's anomaly flags, newest first.
 #[utoipa::path(get, path = "/v1/dashboard/anomalies", tag = "dashboard",
-    responses((status = 200, body = [Anomaly])))]
+    responses((status = 200, body = [Anomaly], description = "Anomalies found, newest first")))]
 pub async fn anomalies(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -190,7 +190,7 @@ ORDER BY s.name, s.id";
 
 /// Balances outstanding, issued and redeemed per day, today, per store.
 #[utoipa::path(get, path = "/v1/dashboard/overview", tag = "dashboard",
-    responses((status = 200, body = Overview), (status = 401, description = "unauthorized")))]
+    responses((status = 200, body = Overview, description = "The merchant's figures"), (status = 401, description = "unauthorized")))]
 pub async fn overview(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -262,7 +262,7 @@ pub struct StoreView {
 
 /// The merchant's stores.
 #[utoipa::path(get, path = "/v1/dashboard/stores", tag = "dashboard",
-    responses((status = 200, body = [StoreView])))]
+    responses((status = 200, body = [StoreView], description = "The merchant's stores")))]
 pub async fn stores(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -325,7 +325,7 @@ fn like_prefix(text: &str) -> String {
 
 /// Customers by id, or by the start of their email, with their balance.
 #[utoipa::path(get, path = "/v1/dashboard/customers", tag = "dashboard", params(CustomerQuery),
-    responses((status = 200, body = [CustomerView])))]
+    responses((status = 200, body = [CustomerView], description = "Customers matching the search")))]
 pub async fn customers(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -415,9 +415,9 @@ pub struct HistoryPage {
 }
 
 /// A customer's ledger history, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/dashboard/customers/{id}/history", tag = "dashboard",
+#[utoipa::path(get, path = "/v1/dashboard/customers/{id}/history", operation_id = "dashboard_customer_history", tag = "dashboard",
     params(("id" = Uuid, Path, description = "customer id"), HistoryQuery),
-    responses((status = 200, body = HistoryPage), (status = 404, description = "not-found")))]
+    responses((status = 200, body = HistoryPage, description = "One page of the customer's history, newest first"), (status = 404, description = "not-found")))]
 pub async fn history(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -511,7 +511,7 @@ struct TerminalRow {
 
 /// Every terminal of the merchant, pending first, then newest first.
 #[utoipa::path(get, path = "/v1/dashboard/terminals", tag = "dashboard",
-    responses((status = 200, body = [DashboardTerminal])))]
+    responses((status = 200, body = [DashboardTerminal], description = "The merchant's terminals")))]
 pub async fn terminals(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -564,7 +564,7 @@ fn transition(action: &str) -> Option<(&'static [&'static str], &'static str)> {
 #[utoipa::path(post, path = "/v1/dashboard/terminals/{id}/{action}", tag = "dashboard",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "approve, suspend or revoke"),
         ("X-CSRF-Token" = String, Header)),
-    responses((status = 200, body = TerminalView),
+    responses((status = 200, body = TerminalView, description = "The terminal with its new status"),
         (status = 403, description = "forbidden: a viewer, or no CSRF token"),
         (status = 404, description = "no such terminal here, or not in a status the action leaves")))]
 pub async fn change_terminal(
@@ -595,6 +595,7 @@ pub async fn change_terminal(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"store_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f10"}))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollmentRequest {
     store_id: Uuid,
@@ -615,7 +616,7 @@ pub struct DashboardEnrollment {
 #[utoipa::path(post, path = "/v1/dashboard/enrollments", tag = "dashboard",
     request_body = EnrollmentRequest,
     params(("X-CSRF-Token" = String, Header)),
-    responses((status = 201, body = DashboardEnrollment),
+    responses((status = 201, body = DashboardEnrollment, description = "An enrollment code for a terminal; shown once"),
         (status = 403, description = "forbidden"), (status = 404, description = "no such store here")))]
 pub async fn create_enrollment(
     state: web::Data<AppState>,
@@ -732,7 +733,7 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 
 /// The merchant's ledger as CSV, one row per transfer, oldest first.
 #[utoipa::path(get, path = "/v1/dashboard/export/ledger.csv", tag = "dashboard", params(ExportQuery),
-    responses((status = 200, content_type = "text/csv", body = String)))]
+    responses((status = 200, content_type = "text/csv", body = String, description = "The ledger as CSV")))]
 pub async fn export_ledger(
     state: web::Data<AppState>,
     session: StaffSession,

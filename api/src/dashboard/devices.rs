@@ -49,7 +49,7 @@ type Row = (Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
 /// A customer's devices, newest first, with the lock state of their numeric codes.
 #[utoipa::path(get, path = "/v1/dashboard/customers/{customer_id}/devices", tag = "dashboard",
     params(("customer_id" = Uuid, Path)),
-    responses((status = 200, body = [DashboardDevice]), (status = 404, description = "not-found")))]
+    responses((status = 200, body = [DashboardDevice], description = "The customer's devices, newest first"), (status = 404, description = "not-found")))]
 pub async fn customer_devices(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -72,7 +72,7 @@ const WINDOW: &str =
 
 /// Fraud events of the last `days` UTC days.
 #[utoipa::path(get, path = "/v1/dashboard/fraud", tag = "dashboard", params(FraudQuery),
-    responses((status = 200, body = FraudReport)))]
+    responses((status = 200, body = FraudReport, description = "Refusals and suspensions of the window")))]
 pub async fn fraud(
     state: web::Data<AppState>,
     session: StaffSession,

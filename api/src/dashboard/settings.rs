@@ -32,6 +32,7 @@ const MAX_WINDOW_S: i32 = 86_400;
 
 /// The settings, as read and as written (every field, every time).
 #[derive(Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"velocity_window_s": 3600, "customer_max_count": 20, "customer_max_amount": 100000, "device_max_count": 20, "terminal_max_count": 500, "terminal_bad_codes_max": 20, "terminal_bad_codes_window_s": 600, "offline_max_age_s": 60, "offline_max_skew_s": 30}))]
 #[serde(deny_unknown_fields)]
 pub struct SettingsBody {
     /// The velocity limits' sliding window: 1 to 86400 s.
@@ -158,7 +159,7 @@ async fn read(state: &AppState, merchant: Uuid) -> Result<SettingsView, ApiError
 
 /// The merchant's fraud settings (the defaults if never set).
 #[utoipa::path(get, path = "/v1/dashboard/settings", tag = "dashboard",
-    responses((status = 200, body = SettingsView)))]
+    responses((status = 200, body = SettingsView, description = "The merchant's settings")))]
 pub async fn get_settings(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -169,7 +170,7 @@ pub async fn get_settings(
 /// Replaces the merchant's fraud settings; servers use them within 30 s.
 #[utoipa::path(put, path = "/v1/dashboard/settings", tag = "dashboard",
     request_body = SettingsBody,
-    responses((status = 200, body = SettingsView),
+    responses((status = 200, body = SettingsView, description = "The merchant's settings"),
         (status = 400, description = "A value out of range (validation-failed)"),
         (status = 403, description = "A viewer (forbidden)")))]
 pub async fn put_settings(

@@ -30,6 +30,7 @@ pub async fn consume(state: &AppState, challenge: &[u8; 32]) -> Result<bool, Api
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"challenge": "c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7", "expires_in": 300}))]
 pub struct Challenge {
     /// 32 bytes, hex. Sign it as PROTOCOL.md says for the operation at hand.
     #[schema(example = "c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7")]
@@ -38,8 +39,8 @@ pub struct Challenge {
 }
 
 /// A fresh challenge for a proof of possession.
-#[utoipa::path(post, path = "/v1/challenges", tag = "devices",
-    responses((status = 201, body = Challenge)))]
+#[utoipa::path(post, path = "/v1/challenges", operation_id = "create_challenge", tag = "devices",
+    responses((status = 201, body = Challenge, description = "A fresh challenge, valid for 5 minutes, single use")))]
 pub async fn create(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut challenge = [0u8; 32];
     OsRng.fill_bytes(&mut challenge);

@@ -31,7 +31,7 @@ pub struct DeviceView {
 
 /// The calling customer's devices, newest first.
 #[utoipa::path(get, path = "/v1/me/devices", tag = "devices", security(("device_session" = [])),
-    responses((status = 200, body = Vec<DeviceView>)))]
+    responses((status = 200, body = Vec<DeviceView>, description = "The customer's devices")))]
 pub async fn list(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -79,6 +79,7 @@ pub async fn list(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Work phone"}))]
 #[serde(deny_unknown_fields)]
 pub struct Rename {
     #[schema(example = "Work phone")]
@@ -88,7 +89,7 @@ pub struct Rename {
 /// Renames one of the caller's devices.
 #[utoipa::path(patch, path = "/v1/me/devices/{device_id}", tag = "devices", security(("device_session" = [])),
     params(("device_id" = Uuid, Path)), request_body = Rename,
-    responses((status = 204), (status = 404, description = "Not one of the caller's devices")))]
+    responses((status = 204, description = "Renamed"), (status = 404, description = "Not one of the caller's devices")))]
 pub async fn rename(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -115,7 +116,7 @@ pub async fn rename(
 /// numeric-code secret, its sessions and its live online keys stop working.
 #[utoipa::path(post, path = "/v1/me/devices/{device_id}/revoke", tag = "devices", security(("device_session" = [])),
     params(("device_id" = Uuid, Path)),
-    responses((status = 204), (status = 404, description = "Not one of the caller's active devices")))]
+    responses((status = 204, description = "Revoked: its codes and sessions no longer work"), (status = 404, description = "Not one of the caller's active devices")))]
 pub async fn revoke(
     state: web::Data<AppState>,
     session: DeviceSession,

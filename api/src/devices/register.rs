@@ -24,6 +24,7 @@ use crate::schema::devices;
 use crate::state::AppState;
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"name": "Ana's phone", "public_key": "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8", "challenge": "c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5e6e7", "signature": "51dd6dac03c931a4cfad009c30e0228957ed72847041ff21cba16aba943bb4899e913c9d8dd5ccddc56533bb892c042f6c63062eafd0ffd7a69d3e5709e15f08"}))]
 #[serde(deny_unknown_fields)]
 pub struct RegisterDevice {
     #[schema(example = "Ana's phone")]
@@ -39,6 +40,7 @@ pub struct RegisterDevice {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "customer_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fc0", "device_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fd0", "device_handle": "8d3e01a7c45b9f20", "numeric_handle": 123456789, "totp_secret": "6465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f80818283", "fingerprint": "KZDV-VJ2U-MNDU-YAUF-35O3-6K6K-W4"}))]
 pub struct RegisteredDevice {
     #[schema(value_type = String, format = Uuid)]
     pub merchant_id: MerchantId,
@@ -76,7 +78,7 @@ async fn consume_challenge(state: &AppState, challenge: &[u8; 32]) -> Result<(),
 #[utoipa::path(post, path = "/v1/devices", tag = "devices", request_body = RegisterDevice,
     security(("sign_in_token" = [])),
     responses(
-        (status = 201, body = RegisteredDevice),
+        (status = 201, body = RegisteredDevice, description = "The device, registered and active; its TOTP secret is shown this once"),
         (status = 401, description = "No sign-in, a used challenge, or a bad proof"),
         (status = 422, description = "A weak or malformed key (weak-key, validation-failed)")))]
 pub async fn register(
@@ -171,6 +173,7 @@ pub async fn insert_device(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "challenge": "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f", "signature": "bb09e889cf42b604c0ba75affed258b9d17795fbcf52dc5208e1d156911582d2cc223e5a61535ed0143b8b75cd9811825d38d3e65f5190727cfba158dbb33002"}))]
 #[serde(deny_unknown_fields)]
 pub struct OpenSession {
     #[schema(value_type = String, format = Uuid)]
@@ -183,6 +186,7 @@ pub struct OpenSession {
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"access_token": "q1Jf0m6yqQx3b8kZ2cV7nR4tW9aE5sH1uL0pD3gK6iM", "expires_in": 900}))]
 pub struct SessionOpened {
     /// Bearer token for the `/v1/me/...` endpoints.
     pub access_token: String,
@@ -193,8 +197,9 @@ pub struct SessionOpened {
 #[utoipa::path(post, path = "/v1/devices/{device_id}/sessions", tag = "devices", request_body = OpenSession,
     params(("device_id" = Uuid, Path)),
     responses(
-        (status = 201, body = SessionOpened),
-        (status = 401, description = "Unknown or inactive device, used challenge or bad proof")))]
+        (status = 201, body = SessionOpened, description = "A device session (bearer token)"),
+        (status = 401, description = "A used or unknown challenge (signature-expired) or a bad proof (signature-invalid)"),
+        (status = 422, description = "unknown-device: no such device at this merchant; device-revoked: the device is not active")))]
 pub async fn open_session(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,

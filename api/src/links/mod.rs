@@ -98,6 +98,7 @@ async fn unclaim(state: &AppState, link: Uuid, claimed: &str, back: &str, e: Api
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"link_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8fe0", "payload": "TC1L77XN3TF3VKMYQ53GKVCDGIQRAA", "expires_in": 300}))]
 pub struct LinkCreated {
     pub link_id: Uuid,
     /// Show as a QR for the new device; single use.
@@ -107,8 +108,8 @@ pub struct LinkCreated {
 }
 
 /// Creates a link for the calling customer.
-#[utoipa::path(post, path = "/v1/me/links", tag = "links", security(("device_session" = [])),
-    responses((status = 201, body = LinkCreated)))]
+#[utoipa::path(post, path = "/v1/me/links", operation_id = "create_link", tag = "links", security(("device_session" = [])),
+    responses((status = 201, body = LinkCreated, description = "A link code to show as a QR on this device")))]
 pub async fn create(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -188,7 +189,7 @@ async fn own_link(
 
 /// Where a link stands, with the joining device's name and fingerprint.
 #[utoipa::path(get, path = "/v1/me/links/{link_id}", tag = "links", security(("device_session" = [])),
-    params(("link_id" = Uuid, Path)), responses((status = 200, body = LinkStatus)))]
+    params(("link_id" = Uuid, Path)), responses((status = 200, body = LinkStatus, description = "Where the link stands")))]
 pub async fn status(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -216,6 +217,7 @@ pub async fn status(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"payload": "TC1L77XN3TF3VKMYQ53GKVCDGIQRAA", "name": "Tablet", "public_key": "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8", "signature": "09c7ff9daeed778a2e0f0a955a99a2eca809d5b4fe1f0b57023a60db1e7281aa5b763e41f7082ae164733cebfbbc53d284facad0d7c5e012ce0e8cfe4fbfc709"}))]
 #[serde(deny_unknown_fields)]
 pub struct JoinLink {
     /// The scanned `TC1L...` payload.
@@ -233,7 +235,7 @@ pub struct JoinLink {
 /// first device approves it.
 #[utoipa::path(post, path = "/v1/links/join", tag = "links", request_body = JoinLink,
     responses(
-        (status = 201, body = RegisteredDevice),
+        (status = 201, body = RegisteredDevice, description = "The new device, registered pending the signed-in device's approval"),
         (status = 401, description = "Bad proof (signature-invalid); five kill the link"),
         (status = 404, description = "Unknown, used or expired link"),
         (status = 422, description = "Malformed code or key")))]
@@ -379,7 +381,7 @@ async fn decide(
 
 /// Approves the device that joined: it becomes active.
 #[utoipa::path(post, path = "/v1/me/links/{link_id}/approve", tag = "links", security(("device_session" = [])),
-    params(("link_id" = Uuid, Path)), responses((status = 204),
+    params(("link_id" = Uuid, Path)), responses((status = 204, description = "Approved: the new device is active"),
         (status = 400, description = "validation-failed: no device has joined this link yet")))]
 pub async fn approve(
     state: web::Data<AppState>,
@@ -391,7 +393,7 @@ pub async fn approve(
 
 /// Rejects the device that joined: it is revoked.
 #[utoipa::path(post, path = "/v1/me/links/{link_id}/reject", tag = "links", security(("device_session" = [])),
-    params(("link_id" = Uuid, Path)), responses((status = 204),
+    params(("link_id" = Uuid, Path)), responses((status = 204, description = "Rejected: the new device stays inactive"),
         (status = 400, description = "validation-failed: no device has joined this link yet")))]
 pub async fn reject(
     state: web::Data<AppState>,

@@ -36,8 +36,10 @@ pub struct Accrual {
     security(("terminal_signature" = [])),
     params(("Idempotency-Key" = String, Header)),
     responses(
-        (status = 201, body = Accrual),
+        (status = 201, body = Accrual, description = "Credited, or the stored answer to a retry (replayed)"),
         (status = 404, description = "No such customer at this merchant (account-not-found)"),
+        (status = 409, description = "request-in-flight: a copy of this request with the same Idempotency-Key is still being posted; retry after Retry-After",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying with the same Idempotency-Key"))),
         (status = 422, description = "A refused code, amount-invalid, balance-limit")))]
 pub async fn accrue(
     state: web::Data<AppState>,

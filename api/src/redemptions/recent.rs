@@ -46,7 +46,7 @@ pub struct TillPage {
 
 /// The calling terminal's transactions.
 #[utoipa::path(get, path = "/v1/terminal/transactions", tag = "till", security(("terminal_signature" = [])),
-    params(RecentQuery), responses((status = 200, body = TillPage)))]
+    params(RecentQuery), responses((status = 200, body = TillPage, description = "One page of the terminal's transactions, newest first")))]
 pub async fn recent(
     state: web::Data<AppState>,
     req: HttpRequest,

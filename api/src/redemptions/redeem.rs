@@ -94,11 +94,14 @@ struct Sale {
     security(("terminal_signature" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per sale; reuse it to retry")),
     responses(
-        (status = 201, body = Redemption),
+        (status = 201, body = Redemption, description = "Redeemed, or the stored answer to a retry (replayed)"),
         (status = 400, description = "idempotency-key-missing, validation-failed"),
         (status = 401, description = "signature-missing, signature-invalid, signature-expired, signature-replayed, digest-mismatch, terminal-not-active"),
         (status = 422, description = "malformed-code, unknown-device, device-revoked, bad-code-signature, code-expired, code-not-yet-valid, code-replayed, code-superseded, wrong-merchant, insufficient-balance, amount-invalid, idempotency-key-reused"),
-        (status = 423, description = "locked: numeric codes of this device are locked")))]
+        (status = 409, description = "request-in-flight: a copy of this request with the same Idempotency-Key is still being posted; retry after Retry-After",
+            headers(("Retry-After" = u32, description = "Seconds to wait before retrying with the same Idempotency-Key"))),
+        (status = 423, description = "locked: numeric codes of this device are locked"),
+        (status = 429, description = "velocity-limit: the customer, device or terminal passed the merchant's redemption count or amount for the window")))]
 pub async fn redeem(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -61,7 +61,7 @@ async fn post_reversal<T>(
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
-        (status = 201, body = Void),
+        (status = 201, body = Void, description = "Voided, or the stored answer to a retry"),
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided, redemption-has-refunds")))]
 pub async fn void(
@@ -87,7 +87,7 @@ pub async fn void(
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
-        (status = 201, body = Refund),
+        (status = 201, body = Refund, description = "Refunded, or the stored answer to a retry"),
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided"),
         (status = 422, description = "refund-exceeds-redemption, amount-invalid")))]

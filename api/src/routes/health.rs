@@ -22,7 +22,7 @@ pub struct Health {
 /// The process is up. Checks nothing else, so that a database outage does
 /// not make an orchestrator restart healthy servers.
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, body = Health)))]
+    responses((status = 200, body = Health, description = "The process is up")))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
@@ -37,7 +37,7 @@ pub struct Readiness {
 /// problem names the dependency that failed.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses(
-        (status = 200, body = Readiness),
+        (status = 200, body = Readiness, description = "PostgreSQL and Redis answer"),
         (status = 503, description = "A dependency is unreachable; `detail` names it",
          content_type = "application/problem+json", body = crate::openapi::ProblemSchema)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {

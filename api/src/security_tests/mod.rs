@@ -5,6 +5,7 @@
 mod brute_force;
 mod cashier;
 mod keys;
+mod other_signers;
 mod replays;
 mod secrets_in_logs;
 mod staff;

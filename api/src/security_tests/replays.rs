@@ -59,6 +59,8 @@ fn record(terminal: &TestTerminal, path: &str, body: serde_json::Value, key: &st
         query: None,
         content_digest: Some(&digest),
         idempotency_key: Some(key),
+        authority: None,
+        headers: &[],
     };
     let params = SignatureParams {
         created: now_ms() / 1000,

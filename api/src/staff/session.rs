@@ -112,6 +112,7 @@ impl FromRequest for StaffSession {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "email": "boss@example.com", "password": "a long passphrase for the boss"}))]
 #[serde(deny_unknown_fields)]
 pub struct StaffSignIn {
     #[schema(value_type = String, format = Uuid)]
@@ -130,7 +131,7 @@ pub struct StaffSignedIn {
 }
 
 /// Signs a staff member in: sets the session cookie.
-#[utoipa::path(post, path = "/v1/staff/sign-in", tag = "staff", request_body = StaffSignIn,
+#[utoipa::path(post, path = "/v1/staff/sign-in", operation_id = "staff_sign_in", tag = "staff", request_body = StaffSignIn,
     responses(
         (status = 200, body = StaffSignedIn, description = "Sets the HttpOnly session cookie"),
         (status = 401, description = "invalid-credentials"),
@@ -201,7 +202,7 @@ pub async fn sign_in(
 }
 
 /// Ends the session and clears the cookie.
-#[utoipa::path(post, path = "/v1/staff/sign-out", tag = "staff", responses((status = 204)))]
+#[utoipa::path(post, path = "/v1/staff/sign-out", tag = "staff", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
 pub async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -229,7 +230,7 @@ pub struct StaffMe {
 }
 
 /// The signed-in staff member.
-#[utoipa::path(get, path = "/v1/staff/me", tag = "staff", responses((status = 200, body = StaffMe), (status = 401)))]
+#[utoipa::path(get, path = "/v1/staff/me", operation_id = "staff_me", tag = "staff", responses((status = 200, body = StaffMe, description = "The signed-in staff member"), (status = 401, description = "Not signed in (unauthorized)")))]
 pub async fn me(session: StaffSession) -> HttpResponse {
     HttpResponse::Ok().json(StaffMe {
         staff_id: session.staff,

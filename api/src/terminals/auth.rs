@@ -110,12 +110,21 @@ async fn check(
     known: &mut Option<(MerchantId, Uuid, Uuid)>,
 ) -> Result<Terminal, ApiError> {
     let query = req.query_string();
+    // For a signature that covers more than the profile requires (`date`,
+    // `@authority`), as other RFC 9421 libraries send them.
+    let headers: Vec<(&str, &str)> = req
+        .headers()
+        .iter()
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
     let parts = RequestParts {
         method: req.method().as_str(),
         path: req.uri().path(),
         query: (!query.is_empty()).then_some(query),
         content_digest: header(req, "content-digest"),
         idempotency_key: header(req, "idempotency-key"),
+        authority: header(req, "host").or_else(|| req.uri().authority().map(|a| a.as_str())),
+        headers: &headers,
     };
     let (Some(input), Some(signature)) = (header(req, "signature-input"), header(req, "signature"))
     else {

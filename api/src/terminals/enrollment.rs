@@ -95,6 +95,7 @@ pub async fn create(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[schema(example = json!({"store_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f10", "code": "BCDF-GHJK", "name": "Till 1", "public_key": "29acbae141bccaf0b22e1a94d34d0bc7361e526d0bfe12c89794bc9322966dd7", "signature": "bc6d4c26e6eca7b6ad68984f956ac923434a3e4cb4044db6e9e13c4749d4efeb1deb22d80188bfe629eb060711a2b100fae2b4d7c70776d83fb2fb929012d800"}))]
 #[serde(deny_unknown_fields)]
 pub struct EnrollRequest {
     store_id: Uuid,
@@ -111,6 +112,7 @@ pub struct EnrollRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"terminal_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8faa", "merchant_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f00", "store_id": "0190f3c2-6a8e-7b3d-9c41-5e2a7d1b8f10", "name": "Till 1", "status": "pending", "fingerprint": "ET3O-22WL-7YIA-TQBQ-27FF-M7BT-ZI"}))]
 pub struct TerminalView {
     pub terminal_id: Uuid,
     pub merchant_id: Uuid,
@@ -147,7 +149,7 @@ impl TerminalView {
 /// A new terminal enrolls with a code; it stays `pending` until approved.
 #[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminals", request_body = EnrollRequest,
     responses(
-        (status = 201, body = TerminalView),
+        (status = 201, body = TerminalView, description = "Enrolled, pending until a manager approves it"),
         (status = 401, description = "The proof does not verify (signature-invalid)"),
         (status = 404, description = "No live enrollment with this code at this store; counts as a wrong attempt"),
         (status = 422, description = "Malformed code, name or key (validation-failed, weak-key)"),

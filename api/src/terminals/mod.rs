@@ -18,9 +18,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// The calling terminal and its status; answered whatever the status, so a
 /// pending terminal can learn that it has been approved.
-#[utoipa::path(get, path = "/v1/terminal", tag = "terminals",
+#[utoipa::path(get, path = "/v1/terminal", operation_id = "terminal_me", tag = "terminals",
     security(("terminal_signature" = [])),
-    responses((status = 200, body = TerminalView), (status = 401, description = "Signature missing or invalid")))]
+    responses((status = 200, body = TerminalView, description = "The calling terminal, with its status"), (status = 401, description = "Signature missing or invalid")))]
 pub async fn me(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -161,6 +161,8 @@ impl TestTerminal {
             query,
             content_digest: digest.as_deref(),
             idempotency_key: request.idempotency_key,
+            authority: None,
+            headers: &[],
         };
         let params = SignatureParams {
             created: std::time::SystemTime::now()

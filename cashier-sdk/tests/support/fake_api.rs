@@ -305,6 +305,8 @@ fn authenticate(req: &Request, state: &mut State) -> Result<Uuid, (u16, Value)> 
         query: req.query.as_deref(),
         content_digest: req.header("content-digest"),
         idempotency_key: req.header("idempotency-key"),
+        authority: None,
+        headers: &[],
     };
     let signed = parse_signature(input, signature, &parts)
         .map_err(|e| refuse(e.problem_type(), &e.to_string()))?;

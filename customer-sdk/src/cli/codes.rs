@@ -22,10 +22,12 @@ pub async fn code(ctx: &Context, kind: CodeKind, render: &RenderArgs) -> CliResu
         CodeKind::Numeric => {
             let record = ctx.home.load_device()?;
             let now_s = codes::unix_now_ms() / 1000;
-            let payload =
-                codes::numeric_code(record.numeric_handle, record.totp_secret.expose(), now_s);
+            let (handle, secret) = (record.numeric_handle, record.totp_secret.expose());
+            // The QR code carries the bare digits; people read them grouped.
+            let payload = codes::numeric_code_payload(handle, secret, now_s);
+            let shown = codes::numeric_code(handle, secret, now_s);
             let valid_for = codes::numeric_code_valid_for(now_s);
-            let summary = json!({ "kind": "numeric", "valid_for_s": valid_for });
+            let summary = json!({ "kind": "numeric", "shown": shown, "valid_for_s": valid_for });
             (payload, summary)
         }
         CodeKind::Online => {

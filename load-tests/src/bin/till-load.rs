@@ -240,6 +240,8 @@ async fn http_redeem(client: &reqwest::Client, scene: &Scene, code: String, n: u
         query: None,
         content_digest: Some(&digest),
         idempotency_key: Some(&key),
+        authority: None,
+        headers: &[],
     };
     let params = SignatureParams {
         created: now_ms() / 1000,

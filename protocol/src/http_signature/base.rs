@@ -1,5 +1,6 @@
 //! The RFC 9421 signature base of the Tillcode profile: which components a
-//! request must cover, their values, and the bytes that are signed.
+//! request must cover, which it may cover besides, their values, and the
+//! bytes that are signed.
 
 use std::borrow::Cow;
 
@@ -8,13 +9,15 @@ use super::{HttpSignatureError, RequestParts};
 pub(super) const METHOD: &str = "@method";
 pub(super) const PATH: &str = "@path";
 pub(super) const QUERY: &str = "@query";
+pub(super) const AUTHORITY: &str = "@authority";
 pub(super) const CONTENT_DIGEST: &str = "content-digest";
 pub(super) const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const SIGNATURE_PARAMS: &str = "@signature-params";
 
-/// The covered components the profile requires for `parts`, in its order:
-/// `@method`, `@path`, `@query`, then `content-digest` when the request has
-/// that header and `idempotency-key` when it has that one.
+/// The covered components the profile requires for `parts`, in the order
+/// its signer sends them: `@method`, `@path`, `@query`, then
+/// `content-digest` when the request has that header and `idempotency-key`
+/// when it has that one.
 pub(super) fn required_components(parts: &RequestParts<'_>) -> Vec<&'static str> {
     let mut names = vec![METHOD, PATH, QUERY];
     if parts.content_digest.is_some() {
@@ -28,7 +31,8 @@ pub(super) fn required_components(parts: &RequestParts<'_>) -> Vec<&'static str>
 
 /// The RFC 9421 signature base (section 2.5) of `parts` under the
 /// `@signature-params` value `signature_params` (the inner list of covered
-/// components with its parameters, without the `tc=` label): one line
+/// components with its parameters, without the `tc=` label), with the
+/// components the profile requires in its signer's order: one line
 /// `"<name>": <value>` per covered component, each ended by a line feed,
 /// then `"@signature-params": <signature_params>` with no line feed after it.
 ///
@@ -40,8 +44,22 @@ pub fn signature_base(
     parts: &RequestParts<'_>,
     signature_params: &str,
 ) -> Result<String, HttpSignatureError> {
+    covered_base(&required_components(parts), parts, signature_params)
+}
+
+/// The signature base over `components`, in their order (the order the
+/// `Signature-Input` lists them, RFC 9421 section 2.5). A component the
+/// request has no value for is [`HttpSignatureError::WrongComponents`].
+pub(super) fn covered_base<S: AsRef<str>>(
+    components: &[S],
+    parts: &RequestParts<'_>,
+    signature_params: &str,
+) -> Result<String, HttpSignatureError> {
+    check_request_line(parts)?;
     let mut base = String::new();
-    for (name, value) in component_values(parts)? {
+    for name in components {
+        let name = name.as_ref();
+        let value = component_value(name, parts)?.ok_or(HttpSignatureError::WrongComponents)?;
         push_line(&mut base, name, &value);
         base.push('\n');
     }
@@ -56,46 +74,112 @@ fn push_line(base: &mut String, name: &str, value: &str) {
     base.push_str(value);
 }
 
-/// The value of every required component, in order (RFC 9421 section 2.2 for
-/// the derived ones, 2.1 for header fields).
-fn component_values<'a>(
+/// Whether the profile lets a signature cover `name` (a plain string item):
+/// `@method`, `@path`, `@query`, `@authority`, and any header field by its
+/// lowercase name. Other derived components (`@target-uri`, `@scheme`,
+/// `@request-target`, `@query-param`, `@status`) are not supported: their
+/// values depend on what a proxy in front of the server rewrote.
+pub(super) fn is_supported_component(name: &str) -> bool {
+    match name.strip_prefix('@') {
+        Some(_) => [METHOD, PATH, QUERY, AUTHORITY].contains(&name),
+        None => !name.is_empty() && name.bytes().all(|b| is_tchar(b) && !b.is_ascii_uppercase()),
+    }
+}
+
+/// The value of one covered component of `parts` (RFC 9421 section 2.2 for
+/// the derived ones, 2.1 for header fields); `None` when the request has no
+/// such header or authority. The request line is checked by the caller.
+pub(super) fn component_value<'a>(
+    name: &str,
     parts: &RequestParts<'a>,
-) -> Result<Vec<(&'static str, Cow<'a, str>)>, HttpSignatureError> {
+) -> Result<Option<Cow<'a, str>>, HttpSignatureError> {
+    let value = match name {
+        // `@path`: the target URI's path as sent, "/" when it is empty.
+        METHOD => Some(Cow::Borrowed(parts.method)),
+        PATH => Some(Cow::Borrowed(path(parts))),
+        // `@query`: "?" and the query as sent; "?" alone when there is none.
+        QUERY => Some(Cow::Owned(format!("?{}", parts.query.unwrap_or("")))),
+        // `@authority`: lowercase (RFC 9421 section 2.2.3).
+        AUTHORITY => match parts.authority {
+            Some(authority) => Some(Cow::Owned(authority_value(authority)?)),
+            None => None,
+        },
+        CONTENT_DIGEST => parts
+            .content_digest
+            .map(header_value)
+            .transpose()?
+            .map(Cow::Borrowed),
+        IDEMPOTENCY_KEY => parts
+            .idempotency_key
+            .map(header_value)
+            .transpose()?
+            .map(Cow::Borrowed),
+        _ if name.starts_with('@') => None,
+        _ => other_header(name, parts.headers)?,
+    };
+    Ok(value)
+}
+
+/// A header among `headers` by its lowercase name: every line of it, each
+/// trimmed, joined with `, ` (RFC 9421 section 2.1).
+fn other_header<'a>(
+    name: &str,
+    headers: &[(&'a str, &'a str)],
+) -> Result<Option<Cow<'a, str>>, HttpSignatureError> {
+    let mut lines = headers
+        .iter()
+        .filter(|(header, _)| header.eq_ignore_ascii_case(name))
+        .map(|(_, value)| header_value(value));
+    let Some(first) = lines.next() else {
+        return Ok(None);
+    };
+    let mut value = Cow::Borrowed(first?);
+    for line in lines {
+        let joined = value.to_mut();
+        joined.push_str(", ");
+        joined.push_str(line?);
+    }
+    Ok(Some(value))
+}
+
+fn path<'a>(parts: &RequestParts<'a>) -> &'a str {
+    if parts.path.is_empty() {
+        "/"
+    } else {
+        parts.path
+    }
+}
+
+/// Refuses a method, path or query that could not be put in a base.
+fn check_request_line(parts: &RequestParts<'_>) -> Result<(), HttpSignatureError> {
     if parts.method.is_empty() || !parts.method.bytes().all(is_tchar) {
         return Err(HttpSignatureError::Malformed(
             "the method is not an HTTP token",
         ));
     }
-    // `@path`: the target URI's path as sent, "/" when it is empty.
-    let path = if parts.path.is_empty() {
-        "/"
-    } else {
-        parts.path
-    };
+    let path = path(parts);
     if !path.starts_with('/') || !path.bytes().all(is_visible_ascii) {
         return Err(HttpSignatureError::Malformed(
             "the path is not an absolute path of visible ASCII",
         ));
     }
-    // `@query`: "?" and the query as sent; "?" alone when there is none.
-    let query = parts.query.unwrap_or("");
-    if !query.bytes().all(is_visible_ascii) {
+    if !parts.query.unwrap_or("").bytes().all(is_visible_ascii) {
         return Err(HttpSignatureError::Malformed(
             "the query is not visible ASCII",
         ));
     }
-    let mut values = vec![
-        (METHOD, Cow::Borrowed(parts.method)),
-        (PATH, Cow::Borrowed(path)),
-        (QUERY, Cow::Owned(format!("?{query}"))),
-    ];
-    if let Some(value) = parts.content_digest {
-        values.push((CONTENT_DIGEST, Cow::Borrowed(header_value(value)?)));
+    Ok(())
+}
+
+fn authority_value(authority: &str) -> Result<String, HttpSignatureError> {
+    let authority = authority.trim_matches([' ', '\t']);
+    if !authority.is_empty() && authority.bytes().all(is_visible_ascii) {
+        Ok(authority.to_ascii_lowercase())
+    } else {
+        Err(HttpSignatureError::Malformed(
+            "the authority is not visible ASCII",
+        ))
     }
-    if let Some(value) = parts.idempotency_key {
-        values.push((IDEMPOTENCY_KEY, Cow::Borrowed(header_value(value)?)));
-    }
-    Ok(values)
 }
 
 /// A header's component value: the field value without leading and trailing
@@ -137,6 +221,8 @@ mod tests {
             query,
             content_digest: None,
             idempotency_key: None,
+            authority: None,
+            headers: &[],
         }
     }
 

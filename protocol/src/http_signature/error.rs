@@ -19,8 +19,10 @@ pub enum HttpSignatureError {
     /// or request parts that cannot be put in a signature base.
     #[error("malformed request signature: {0}")]
     Malformed(&'static str),
-    /// The covered components are not exactly those the profile requires
-    /// for this request, in its order.
+    /// The covered components are not acceptable for this request: one the
+    /// profile requires is missing, one is given twice, has component
+    /// parameters or is not supported, or the request lacks the header (or
+    /// authority) a covered component names.
     #[error("the signature does not cover the components this request needs")]
     WrongComponents,
     /// `alg` is not `"ed25519"`.

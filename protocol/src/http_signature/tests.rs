@@ -26,6 +26,8 @@ fn parts() -> RequestParts<'static> {
         query: None,
         content_digest: Some(DIGEST),
         idempotency_key: Some("order-1042"),
+        authority: None,
+        headers: &[],
     }
 }
 
@@ -91,6 +93,8 @@ fn a_request_signed_without_body_or_idempotency_key_round_trips() {
         query: Some("limit=10&after=x%2Fy"),
         content_digest: None,
         idempotency_key: None,
+        authority: None,
+        headers: &[],
     };
     let headers = sign_request(&key(), &request, &params()).unwrap();
     assert!(
@@ -216,21 +220,29 @@ fn verifying_against_other_parts_than_parsed_is_refused() {
 }
 
 #[test]
-fn covered_components_other_than_the_profile_s_are_refused() {
+fn covered_components_the_profile_cannot_accept_are_refused() {
     let all = r#"("@method" "@path" "@query" "content-digest" "idempotency-key")"#;
     let cases = [
+        // A required component missing.
+        r#"("@method" "@path" "@query" "content-digest")"#,
+        r#"("@method" "@path" "content-digest" "idempotency-key")"#,
+        r#"("@method" "@path" "@query" "content-digest" "date")"#,
+        // Components the request does not have: no authority, no such header.
         r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "@authority")"#,
         r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "content-type")"#,
-        r#"("@method" "@path" "@query" "content-digest")"#,
-        r#"("@method" "@path" "@query" "idempotency-key" "content-digest")"#,
-        r#"("@path" "@method" "@query" "content-digest" "idempotency-key")"#,
-        r#"("@method" "@path" "content-digest" "idempotency-key")"#,
+        // Derived components the profile does not support.
         r#"("@method" "@target-uri" "@query" "content-digest" "idempotency-key")"#,
+        r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "@scheme")"#,
+        r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "@request-target")"#,
+        // Not a lowercase field name, component parameters, not a string.
         r#"("@method" "@path" "@query" "Content-Digest" "idempotency-key")"#,
         r#"("@method" "@path" "@query" "content-digest";sf "idempotency-key")"#,
         r#"("@method" "@path" "@query" "content-digest";bs "idempotency-key")"#,
         r#"("@method" "@path" "@query" content-digest "idempotency-key")"#,
+        r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "")"#,
+        // A component twice.
         r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "idempotency-key")"#,
+        r#"("@method" "@path" "@query" "@path" "content-digest" "idempotency-key")"#,
         "()",
     ];
     for components in cases {
@@ -240,6 +252,157 @@ fn covered_components_other_than_the_profile_s_are_refused() {
             "{components}"
         );
     }
+}
+
+/// `Signature-Input` for `components` with the vector's parameters.
+fn input_covering(components: &str) -> String {
+    input_with(
+        r#"("@method" "@path" "@query" "content-digest" "idempotency-key")"#,
+        components,
+    )
+}
+
+/// Signs `base` with the vector's key: the `Signature` header.
+fn sign_base(base: &str) -> String {
+    fields::serialize_signature(&key().sign(base.as_bytes()).to_bytes()).unwrap()
+}
+
+#[test]
+fn components_in_another_order_verify_over_a_base_in_that_order() {
+    // As a library that adds content-digest last would sign it.
+    let components = r#"("@path" "@method" "idempotency-key" "@query" "content-digest")"#;
+    let input = input_covering(components);
+    let base = format!(
+        "\"@path\": /v1/redemptions\n\"@method\": POST\n\"idempotency-key\": order-1042\n\
+         \"@query\": ?\n\"content-digest\": {DIGEST}\n\"@signature-params\": {}",
+        &input[3..]
+    );
+    let signature = sign_base(&base);
+    assert_eq!(check(&input, &signature, &parts()), Ok(()));
+    // The vector's signature is over the profile's order: it does not verify
+    // under this Signature-Input.
+    assert_eq!(
+        check(&input, SIGNATURE, &parts()),
+        Err(HttpSignatureError::BadSignature)
+    );
+    // Nor does the reordered signature once the request changes.
+    let changed = RequestParts {
+        idempotency_key: Some("order-1043"),
+        ..parts()
+    };
+    assert_eq!(
+        check(&input, &signature, &changed),
+        Err(HttpSignatureError::BadSignature)
+    );
+}
+
+const DATE: &str = "Sun, 06 Dec 2026 21:00:00 GMT";
+
+#[test]
+fn a_signature_covering_date_and_authority_besides_the_required_components_verifies() {
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Date", DATE),
+        ("Content-Digest", "ignored: read from content_digest"),
+    ];
+    let request = RequestParts {
+        authority: Some("API.Example.test"),
+        headers: &headers,
+        ..parts()
+    };
+    let components =
+        r#"("date" "@method" "@authority" "@path" "@query" "content-digest" "idempotency-key")"#;
+    let input = input_covering(components);
+    let base = format!(
+        "\"date\": {DATE}\n\"@method\": POST\n\"@authority\": api.example.test\n\
+         \"@path\": /v1/redemptions\n\"@query\": ?\n\"content-digest\": {DIGEST}\n\
+         \"idempotency-key\": order-1042\n\"@signature-params\": {}",
+        &input[3..]
+    );
+    let signature = sign_base(&base);
+    assert_eq!(check(&input, &signature, &request), Ok(()));
+
+    // The extra components are signed like the others.
+    let other_date = [("date", "Sun, 06 Dec 2026 21:00:01 GMT")];
+    for changed in [
+        RequestParts {
+            headers: &other_date,
+            ..request
+        },
+        RequestParts {
+            authority: Some("api.example.test:8443"),
+            ..request
+        },
+    ] {
+        assert_eq!(
+            check(&input, &signature, &changed),
+            Err(HttpSignatureError::BadSignature),
+            "{changed:?}"
+        );
+    }
+    // A covered component the request no longer has is refused.
+    for without in [
+        RequestParts {
+            headers: &[],
+            ..request
+        },
+        RequestParts {
+            authority: None,
+            ..request
+        },
+    ] {
+        assert_eq!(
+            check(&input, &signature, &without),
+            Err(HttpSignatureError::WrongComponents),
+            "{without:?}"
+        );
+    }
+}
+
+#[test]
+fn a_header_sent_on_several_lines_is_covered_as_one_value() {
+    let headers = [("accept", "application/json"), ("Accept", "text/plain ")];
+    let request = RequestParts {
+        headers: &headers,
+        ..parts()
+    };
+    let components = r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "accept")"#;
+    let input = input_covering(components);
+    let base = format!(
+        "\"@method\": POST\n\"@path\": /v1/redemptions\n\"@query\": ?\n\
+         \"content-digest\": {DIGEST}\n\"idempotency-key\": order-1042\n\
+         \"accept\": application/json, text/plain\n\"@signature-params\": {}",
+        &input[3..]
+    );
+    assert_eq!(check(&input, &sign_base(&base), &request), Ok(()));
+}
+
+#[test]
+fn a_covered_extra_header_with_a_control_character_is_refused() {
+    let headers = [("date", "Sun\n\"@method\": GET")];
+    let request = RequestParts {
+        headers: &headers,
+        ..parts()
+    };
+    let input =
+        input_covering(r#"("@method" "@path" "@query" "content-digest" "idempotency-key" "date")"#);
+    assert!(matches!(
+        check(&input, SIGNATURE, &request),
+        Err(HttpSignatureError::Malformed(_))
+    ));
+}
+
+#[test]
+fn the_signer_covers_only_the_required_components_in_the_profile_s_order() {
+    let headers = [("date", DATE)];
+    let request = RequestParts {
+        authority: Some("api.example.test"),
+        headers: &headers,
+        ..parts()
+    };
+    let signed = sign_request(&key(), &request, &params()).unwrap();
+    assert_eq!(signed.signature_input, INPUT);
+    assert_eq!(signed.signature, SIGNATURE);
 }
 
 #[test]

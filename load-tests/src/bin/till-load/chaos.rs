@@ -232,6 +232,8 @@ impl Ctx {
             query: None,
             content_digest: Some(&digest),
             idempotency_key: Some(key),
+            authority: None,
+            headers: &[],
         };
         let params = SignatureParams {
             created: now_ms() / 1000,
