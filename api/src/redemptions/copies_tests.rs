@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::tests::{Till, balance, now_ms, till_on};
 use crate::ledger::BatchSettings;
+use crate::testing::spawn_app_configured;
 use crate::testing::terminal::Signed;
-use crate::testing::{TestApp, TestDatabase, spawn_app_with};
 
 const COPIES: usize = 32;
 
@@ -32,20 +32,14 @@ enum GroupCommit {
 }
 
 async fn till_with(group_commit: GroupCommit) -> Till {
-    let app = spawn_app_with(
-        TestDatabase::new(),
-        |db, prefix| {
-            let mut config = TestApp::config(db, prefix);
-            if group_commit == GroupCommit::Off {
-                config.ledger_batch = BatchSettings {
-                    max: 1,
-                    ..BatchSettings::default()
-                };
-            }
-            config
-        },
-        format!("tillcode-test:{}:", uuid::Uuid::new_v4().simple()),
-    )
+    let app = spawn_app_configured(|config| {
+        if group_commit == GroupCommit::Off {
+            config.ledger_batch = BatchSettings {
+                max: 1,
+                ..BatchSettings::default()
+            };
+        }
+    })
     .await;
     till_on(app).await
 }

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::tests::{Till, balance, now_ms, till, till_on};
 use crate::schema::{fraud_events, merchant_settings};
+use crate::testing::spawn_app_configured;
 use crate::testing::terminal::enrolled_terminal;
-use crate::testing::{TestApp, TestDatabase, spawn_app_with};
 
 const PROBLEMS: &str = "https://tillcode.dev/problems/";
 
@@ -172,15 +172,9 @@ async fn a_retry_after_a_server_failure_gets_the_sale_not_code_replayed() {
     // A short statement timeout, and the customer's account locked by
     // another session: the first attempt's debit times out (503), after
     // its code was marked in Redis.
-    let app = spawn_app_with(
-        TestDatabase::new(),
-        |db, prefix| {
-            let mut config = TestApp::config(db, prefix);
-            config.timeouts.database_statement = Some(std::time::Duration::from_millis(300));
-            config
-        },
-        format!("tillcode-test:{}:", uuid::Uuid::new_v4().simple()),
-    )
+    let app = spawn_app_configured(|config| {
+        config.timeouts.database_statement = Some(std::time::Duration::from_millis(300));
+    })
     .await;
     let t = till_on(app).await;
     let account = uuid::Uuid::from(t.account);

@@ -118,13 +118,24 @@ impl Drop for TestApp {
 
 /// Starts the full application, as `serve` would, on a random port.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_configured(|_| {}).await
+}
+
+/// [`spawn_app`] with the tests' configuration altered by `alter` (group
+/// commit off, a short statement timeout...).
+pub async fn spawn_app_configured(alter: impl FnOnce(&mut Config)) -> TestApp {
     crate::telemetry::init(&crate::config::LogConfig {
         filter: std::env::var("TILLCODE_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
         format: crate::config::LogFormat::Pretty,
     });
     let db = TestDatabase::new();
     let redis_prefix = format!("tillcode-test:{}:", Uuid::new_v4().simple());
-    spawn_app_with(db, TestApp::config, redis_prefix).await
+    let configure = |db: &TestDatabase, prefix: &str| {
+        let mut config = TestApp::config(db, prefix);
+        alter(&mut config);
+        config
+    };
+    spawn_app_with(db, configure, redis_prefix).await
 }
 
 /// Like [`spawn_app`], with a way to alter the configuration (for example
