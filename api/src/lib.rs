@@ -20,6 +20,8 @@ pub mod key_cache;
 pub mod ledger;
 pub mod links;
 pub mod metrics;
+#[cfg(test)]
+mod migrations_tests;
 pub mod openapi;
 pub mod password;
 pub mod per_thread;

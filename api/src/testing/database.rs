@@ -108,6 +108,24 @@ impl TestDatabase {
         }
     }
 
+    /// An empty database, no migration applied: for the tests of the
+    /// migrations themselves.
+    pub fn empty() -> Self {
+        let admin_url = test_database_admin_url();
+        let mut admin = PgConnection::establish(&admin_url)
+            .unwrap_or_else(|e| panic!("TILLCODE_TEST_DATABASE_URL: cannot connect: {e}"));
+        let name = format!("tillcode_test_{}", Uuid::new_v4().simple());
+        sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .expect("create an empty database");
+        Self {
+            url: with_database(&admin_url, &name),
+            name,
+            admin_url,
+            owner: true,
+        }
+    }
+
     /// The same database, which dropping this handle leaves in place.
     pub fn shared(&self) -> Self {
         Self {
