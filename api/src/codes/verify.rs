@@ -2,7 +2,8 @@
 //! path: given what a terminal scanned (or a cashier typed), say whose code
 //! it is, or why it is refused.
 //!
-//! Redis answers "seen before?" fast; Postgres has the final word. The
+//! Redis answers "seen before, and by which request?" fast (`marks`: a copy
+//! of the request that marked a code goes on); Postgres has the final word. The
 //! returned [`VerifiedCode::claim`] carries what the debit statement checks
 //! again inside its own transaction (the fingerprint, unique among the
 //! merchant's transfers, and the device's replay floor), so a code cannot pay
@@ -203,7 +204,18 @@ async fn verify_online(
         Presented::WrongMerchant => return Ok(Err(CodeRejection::WrongMerchant)),
         Presented::Unknown => return Ok(Err(CodeRejection::Expired)),
     };
-    let Some(device) = find_device(state, merchant, DeviceBy::Id(record.device)).await? else {
+    // The key is marked spent by this request now: a failure to look its
+    // device up gives it back, so the customer may show it again.
+    let found = match find_device(state, merchant, DeviceBy::Id(record.device)).await {
+        Ok(found) => found,
+        Err(e) => {
+            if let Err(release) = online::release(state, &fingerprint, claimant).await {
+                tracing::warn!(error = %release, "could not release an online key");
+            }
+            return Err(e);
+        }
+    };
+    let Some(device) = found else {
         return Ok(Err(CodeRejection::UnknownDevice));
     };
     if device.status != "active" {
