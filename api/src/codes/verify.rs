@@ -346,6 +346,11 @@ async fn verify_numeric(
             .map_err(redis_error)?;
         return Ok(Err(CodeRejection::BadSignature));
     };
+    // Back to the pool before `sight` takes one: a request holding one
+    // connection while it waits for another starves the pool under
+    // concurrency (32 copies of one sale on a pool of 4 all waited for a
+    // second connection until the pool's timeout, and were answered 503).
+    drop(conn);
     let step_i64 = i64::try_from(step).unwrap_or(i64::MAX);
     let fingerprint = numeric_fingerprint(device.id, step);
     // As for offline tokens: the last accepted step again is a replay, an
