@@ -9,26 +9,8 @@ use std::process::Output;
 
 use support::{TestDir, cashier, json, stderr};
 use tillcode_api::admin::{self, AdminCommand};
-use tillcode_api::config::Config;
-use tillcode_api::demo_seed::{self, DemoData};
-use tillcode_api::testing::{TestApp, TestDatabase, TestPki, spawn_app_with};
+use tillcode_api::testing::{TestApp, TestPki};
 use uuid::Uuid;
-
-/// The API over HTTPS with `pki`'s server certificate, and the demo data.
-async fn https_api(pki: &TestPki) -> (TestApp, DemoData) {
-    let tls = pki.server.clone();
-    let app = spawn_app_with(
-        TestDatabase::new(),
-        move |db, prefix| Config {
-            tls: Some(tls),
-            ..TestApp::config(db, prefix)
-        },
-        format!("tillcode-test:{}:", Uuid::new_v4().simple()),
-    )
-    .await;
-    let demo = demo_seed::seed(&mut app.db.connect().await).await.unwrap();
-    (app, demo)
-}
 
 /// Runs the CLI trusting `ca_cert`, off the runtime: the server's tasks
 /// (the ledger's writers among them) keep running meanwhile.
@@ -47,7 +29,7 @@ async fn till(home: &Path, app: &TestApp, ca_cert: &Path, args: &[&str]) -> Outp
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cashier_cli_enrolls_and_accrues_over_https_with_a_private_ca() {
     let pki = TestPki::new();
-    let (app, demo) = https_api(&pki).await;
+    let (app, demo) = pki.https_demo_api().await;
     assert!(
         app.address.starts_with("https://localhost:"),
         "{}",
@@ -86,7 +68,7 @@ async fn the_cashier_cli_enrolls_and_accrues_over_https_with_a_private_ca() {
 async fn a_server_certificate_another_ca_signed_is_a_setup_mistake_and_is_not_retried() {
     let pki = TestPki::new();
     let other = TestPki::new();
-    let (app, demo) = https_api(&pki).await;
+    let (app, demo) = pki.https_demo_api().await;
     let home = TestDir::new();
     let store = demo.store_id.to_string();
     let code = demo.terminal_enrollment_code.clone();

@@ -8,26 +8,8 @@ use std::path::Path;
 use std::process::Output;
 
 use support::{TestDir, customer, json};
-use tillcode_api::config::Config;
-use tillcode_api::demo_seed::{self, DemoData};
-use tillcode_api::testing::{TestApp, TestDatabase, TestPki, spawn_app_with};
-use uuid::Uuid;
-
-/// The API over HTTPS with `pki`'s server certificate, and the demo data.
-async fn https_api(pki: &TestPki) -> (TestApp, DemoData) {
-    let tls = pki.server.clone();
-    let app = spawn_app_with(
-        TestDatabase::new(),
-        move |db, prefix| Config {
-            tls: Some(tls),
-            ..TestApp::config(db, prefix)
-        },
-        format!("tillcode-test:{}:", Uuid::new_v4().simple()),
-    )
-    .await;
-    let demo = demo_seed::seed(&mut app.db.connect().await).await.unwrap();
-    (app, demo)
-}
+use tillcode_api::demo_seed::DemoData;
+use tillcode_api::testing::TestPki;
 
 /// Runs the CLI off the runtime: the server's tasks keep running meanwhile.
 async fn run(home: &Path, api: &str, args: Vec<String>, stdin: &str) -> Output {
@@ -59,7 +41,7 @@ fn login_args(demo: &DemoData, ca_cert: &Path) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_cli_signs_in_and_reads_its_balance_over_https_with_a_private_ca() {
     let pki = TestPki::new();
-    let (app, demo) = https_api(&pki).await;
+    let (app, demo) = pki.https_demo_api().await;
     assert!(
         app.address.starts_with("https://localhost:"),
         "{}",
@@ -96,7 +78,7 @@ async fn the_customer_cli_signs_in_and_reads_its_balance_over_https_with_a_priva
 async fn a_server_certificate_another_ca_signed_is_refused_naming_the_certificate_problem() {
     let pki = TestPki::new();
     let other = TestPki::new();
-    let (app, demo) = https_api(&pki).await;
+    let (app, demo) = pki.https_demo_api().await;
     let home = TestDir::new();
     let password = format!("{}\n", demo.customer_password);
 

@@ -92,32 +92,27 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     pub fn new() -> Self {
-        let admin_url = test_database_admin_url();
-        let mut admin = PgConnection::establish(&admin_url)
-            .unwrap_or_else(|e| panic!("TILLCODE_TEST_DATABASE_URL: cannot connect: {e}"));
-        let template = ensure_template(&mut admin, &admin_url);
-        let name = format!("tillcode_test_{}", Uuid::new_v4().simple());
-        sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}"))
-            .execute(&mut admin)
-            .expect("clone the template");
-        Self {
-            url: with_database(&admin_url, &name),
-            name,
-            admin_url,
-            owner: true,
-        }
+        Self::create(true)
     }
 
     /// An empty database, no migration applied: for the tests of the
     /// migrations themselves.
     pub fn empty() -> Self {
+        Self::create(false)
+    }
+
+    fn create(migrated: bool) -> Self {
         let admin_url = test_database_admin_url();
         let mut admin = PgConnection::establish(&admin_url)
             .unwrap_or_else(|e| panic!("TILLCODE_TEST_DATABASE_URL: cannot connect: {e}"));
+        let template = match migrated {
+            true => format!(" TEMPLATE {}", ensure_template(&mut admin, &admin_url)),
+            false => String::new(),
+        };
         let name = format!("tillcode_test_{}", Uuid::new_v4().simple());
-        sql_query(format!("CREATE DATABASE {name}"))
+        sql_query(format!("CREATE DATABASE {name}{template}"))
             .execute(&mut admin)
-            .expect("create an empty database");
+            .expect("create the test database");
         Self {
             url: with_database(&admin_url, &name),
             name,

@@ -76,3 +76,17 @@ impl Drop for TestPki {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+impl TestPki {
+    /// The whole API on a random port, over HTTPS with this PKI's server
+    /// certificate, with the demo merchant, customer and enrollment code
+    /// (`tillcode-api demo-seed`).
+    pub async fn https_demo_api(&self) -> (super::TestApp, crate::demo_seed::DemoData) {
+        let tls = self.server.clone();
+        let app = super::spawn_app_configured(|config| config.tls = Some(tls)).await;
+        let demo = crate::demo_seed::seed(&mut app.db.connect().await)
+            .await
+            .expect("seed the demo data");
+        (app, demo)
+    }
+}
