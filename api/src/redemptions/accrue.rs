@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use tillcode_protocol::till_requests::AccrueRequest;
-use tillcode_protocol::{AccountId, ProblemType};
+use tillcode_protocol::{AccountId, Amount, ProblemType};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -16,7 +16,7 @@ use super::{SignedCall, amount, customer_of, reference, signed_call};
 use crate::codes::{CodeWindows, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
-use crate::ledger::{LedgerError, Operation, Posting};
+use crate::ledger::{LedgerError, Operation, Posted, Posting};
 use crate::schema::accounts;
 use crate::state::AppState;
 use crate::terminals::auth::Require;
@@ -53,77 +53,7 @@ pub async fn accrue(
     let merchant = call.terminal.merchant;
     let posted = match call.stored_answer(&state).await? {
         Some(posted) => posted,
-        None => {
-            let (account, code) = match (&call.body.code, call.body.customer_id) {
-                (Some(code), None) => {
-                    let now_ms = SystemTime::now()
-                        .duration_since(UNIX_EPOCH)
-                        .map(|d| d.as_millis() as u64)
-                        .unwrap_or_default();
-                    let verdict = verify_code(
-                        &state,
-                        merchant,
-                        code,
-                        now_ms,
-                        CodeWindows::default(),
-                        call.claimant(),
-                    )
-                    .await?;
-                    let verified = match verdict {
-                        Ok(verified) => verified,
-                        Err(rejection) => {
-                            let seen = fraud::Seen {
-                                code_kind: fraud::claimed_kind(code),
-                                ..Default::default()
-                            };
-                            return Err(call
-                                .refused(&state, "accrue", rejection.into(), seen)
-                                .await);
-                        }
-                    };
-                    (verified.account, Some(verified.claim))
-                }
-                (None, Some(customer)) => {
-                    (account_of(&state, merchant.into(), customer).await?, None)
-                }
-                _ => {
-                    return Err(ApiError::client(
-                        ProblemType::BadRequest,
-                        "give exactly one of code and customer_id",
-                    ));
-                }
-            };
-            let posting = Posting {
-                merchant,
-                caller: call.terminal.id,
-                key: call.key.clone(),
-                operation: Operation::Accrue {
-                    account,
-                    amount: credit,
-                },
-                code,
-                context: Some(call.context(reference)),
-                request_fingerprint: Some(call.request_hash),
-            };
-            let code = posting.code.clone();
-            let posted = match state.ledger.post(posting).await {
-                Ok(posted) => posted,
-                Err(e) => {
-                    let e = ApiError::from(e);
-                    // The code was not spent: the customer may show it again.
-                    if let Some(code) = &code
-                        && !crate::codes::code_is_dead(e.kind())
-                    {
-                        crate::codes::release(&state, code, call.claimant()).await;
-                    }
-                    return Err(e);
-                }
-            };
-            if !posted.replayed {
-                call.succeeded(&state, "accrue", code.map(|c| c.kind), credit.get());
-            }
-            posted
-        }
+        None => post(&state, &call, credit, reference).await?,
     };
     let customer = customer_of(&state, merchant.into(), posted.transfer.account).await?;
     Ok(HttpResponse::Created().json(Accrual {
@@ -133,6 +63,85 @@ pub async fn accrue(
         customer,
         replayed: posted.replayed,
     }))
+}
+
+/// The accrual of a request with no stored answer yet.
+async fn post(
+    state: &AppState,
+    call: &SignedCall<AccrueRequest>,
+    credit: Amount,
+    reference: Option<String>,
+) -> Result<Posted, ApiError> {
+    let merchant = call.terminal.merchant;
+    let (account, code) = match (&call.body.code, call.body.customer_id) {
+        (Some(code), None) => {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or_default();
+            let verdict = verify_code(
+                state,
+                merchant,
+                code,
+                now_ms,
+                CodeWindows::default(),
+                call.claimant(),
+            )
+            .await?;
+            match verdict {
+                Ok(verified) => (verified.account, Some(verified.claim)),
+                // A copy of this request that committed since the stored
+                // answer was read has spent the code: answer as it was.
+                Err(rejection) => {
+                    if let Some(posted) = call.stored_answer(state).await? {
+                        return Ok(posted);
+                    }
+                    let seen = fraud::Seen {
+                        code_kind: fraud::claimed_kind(code),
+                        ..Default::default()
+                    };
+                    return Err(call.refused(state, "accrue", rejection.into(), seen).await);
+                }
+            }
+        }
+        (None, Some(customer)) => (account_of(state, merchant.into(), customer).await?, None),
+        _ => {
+            return Err(ApiError::client(
+                ProblemType::BadRequest,
+                "give exactly one of code and customer_id",
+            ));
+        }
+    };
+    let posting = Posting {
+        merchant,
+        caller: call.terminal.id,
+        key: call.key.clone(),
+        operation: Operation::Accrue {
+            account,
+            amount: credit,
+        },
+        code,
+        context: Some(call.context(reference)),
+        request_fingerprint: Some(call.request_hash),
+    };
+    let code = posting.code.clone();
+    let posted = match state.ledger.post(posting).await {
+        Ok(posted) => posted,
+        Err(e) => {
+            let e = ApiError::from(e);
+            // The code was not spent: the customer may show it again.
+            if let Some(code) = &code
+                && !crate::codes::code_is_dead(e.kind())
+            {
+                crate::codes::release(state, code, call.claimant()).await;
+            }
+            return Err(e);
+        }
+    };
+    if !posted.replayed {
+        call.succeeded(state, "accrue", code.map(|c| c.kind), credit.get());
+    }
+    Ok(posted)
 }
 
 async fn account_of(
