@@ -4,8 +4,10 @@
 # answered) against `tillcode-api serve`, injects a fault mid-run, and then
 # requires: no 5xx but 503 problems with Retry-After, no hung request, every
 # acknowledged redemption in the ledger and no other debit, no code or key
-# debited twice, spent codes refused when presented again, and a clean
-# `tillcode-api verify-ledger`.
+# debited twice, spent codes refused when presented again, no retry of a
+# till's own unanswered request refused as `code-replayed` (a customer in a
+# sale waits for it, so the retry carries the phone's newest code), and a
+# clean `tillcode-api verify-ledger`.
 #
 #   redis     Redis killed (SIGKILL) and restarted empty
 #   postgres  Postgres stopped (fast shutdown) and started again

@@ -357,6 +357,9 @@ struct Job {
     due: Instant,
     /// Sent before without a definite answer: this is the till's retry.
     retried: bool,
+    /// The phone whose own code (offline or numeric) pays, in sale until
+    /// the job has its answer.
+    phone: Option<usize>,
 }
 
 /// The next new redemption of a worker: mostly offline tokens, every fifth
@@ -366,14 +369,20 @@ struct Job {
 /// Online keys are stocked as they may be asked for (one per phone every
 /// 15 s) and presented 2 to 45 s later, as a phone shows a key a moment
 /// after fetching it: so keys issued before a fault are presented during it.
+/// None while every phone is in a sale waiting for its retry.
 async fn next_job(
     ctx: &Ctx,
     w: usize,
     n: usize,
     phones: &mut [Phone],
     stock: &mut VecDeque<(String, Instant)>,
-) -> anyhow::Result<Job> {
-    let i = n % phones.len();
+) -> anyhow::Result<Option<Job>> {
+    let Some(i) = (0..phones.len())
+        .map(|k| (n + k) % phones.len())
+        .find(|&k| !phones[k].in_sale)
+    else {
+        return Ok(None);
+    };
     let step = now_ms() / 1000 / 30;
     if stock.len() < 4
         && let Some(phone) = phones.iter_mut().find(|p| p.may_ask_for_online_key())
@@ -397,31 +406,34 @@ async fn next_job(
         None
     };
     let phone = &mut phones[i];
-    let (kind, code) = if let Some(code) = online {
-        (Kind::Online, code)
+    let (kind, code, own) = if let Some(code) = online {
+        (Kind::Online, code, None)
     } else if n % 10 == 3 && phone.last_numeric_step < step {
         phone.last_numeric_step = step;
         let code =
             tillcode_customer::numeric_code(phone.numeric, &phone.totp_secret, now_ms() / 1000);
-        (Kind::Numeric, code)
+        (Kind::Numeric, code, Some(i))
     } else {
-        (Kind::Offline, offline_code(&ctx.scene, phone)?)
+        (Kind::Offline, offline_code(&ctx.scene, phone)?, Some(i))
     };
+    phone.in_sale = own.is_some();
     let key = format!("chaos-{w}-{n}");
     let body = json!({"code": code, "amount": 1, "reference": key}).to_string();
-    Ok(Job {
+    Ok(Some(Job {
         kind,
         code,
         key,
         body,
         due: Instant::now(),
         retried: false,
-    })
+        phone: own,
+    }))
 }
 
 /// One worker: its own phones, one request at a time. A request without a
 /// definite answer waits (Retry-After) and is tried again with the same key
-/// and body, while new redemptions go on meanwhile, as a till queue would;
+/// and body, while other customers' redemptions go on meanwhile, as a till
+/// queue would (the customer of the waiting sale starts no other);
 /// after `stop` only the waiting ones are tried, until `give_up`.
 async fn worker(
     ctx: Arc<Ctx>,
@@ -439,7 +451,17 @@ async fn worker(
             waiting.pop_front()
         } else if now < stop {
             n += 1;
-            Some(next_job(&ctx, w, n, &mut phones, &mut stock).await?)
+            match next_job(&ctx, w, n, &mut phones, &mut stock).await? {
+                Some(job) => Some(job),
+                // Every customer waits for a sale's retry.
+                None => match waiting.pop_front() {
+                    Some(job) => {
+                        tokio::time::sleep_until(job.due.into()).await;
+                        Some(job)
+                    }
+                    None => None,
+                },
+            }
         } else if now < give_up {
             if let Some(job) = waiting.pop_front() {
                 tokio::time::sleep_until(job.due.into()).await;
@@ -454,6 +476,10 @@ async fn worker(
         let sent = Instant::now();
         let attempt = ctx.attempt(&job.body, &job.key).await;
         ctx.note(job.kind, &attempt, sent.elapsed());
+        let answered = matches!(attempt, Attempt::Paid { .. } | Attempt::Refused { .. });
+        if answered && let Some(i) = job.phone {
+            phones[i].in_sale = false;
+        }
         let pause = match attempt {
             Attempt::Paid { transfer, .. } => {
                 ctx.finish(Some(Ack {

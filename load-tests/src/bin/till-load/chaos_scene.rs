@@ -30,6 +30,10 @@ pub struct Phone {
     pub last_online_key: Option<Instant>,
     pub last_offline_ms: u64,
     pub last_numeric_step: u64,
+    /// A sale paid with one of this phone's own codes has no definite answer
+    /// yet: its customer waits at the till for it instead of starting
+    /// another sale, so the till's retry still carries the newest code.
+    pub in_sale: bool,
 }
 
 impl Phone {
@@ -92,6 +96,7 @@ pub async fn setup(database_url: &str, customers: usize) -> anyhow::Result<(Scen
             last_online_key: None,
             last_offline_ms: 0,
             last_numeric_step: 0,
+            in_sale: false,
         });
     }
     Ok((
