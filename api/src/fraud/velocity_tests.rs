@@ -7,6 +7,8 @@ use uuid::Uuid;
 use super::settings::Settings;
 use super::velocity::{Admitted, Subjects, admit};
 use crate::codes::Claimant;
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::testing::spawn_app;
 
 fn who(customer: Uuid, terminal: Uuid) -> Subjects {
@@ -18,7 +20,17 @@ fn who(customer: Uuid, terminal: Uuid) -> Subjects {
     }
 }
 
-fn refused_by(result: Result<Admitted, crate::error::ApiError>) -> String {
+/// A redemption of its own, no copy of another.
+async fn admit_one(
+    state: &AppState,
+    settings: &Settings,
+    who: &Subjects,
+    amount: i64,
+) -> Result<Admitted, ApiError> {
+    admit(state, settings, who, amount, Claimant::unique()).await
+}
+
+fn refused_by(result: Result<Admitted, ApiError>) -> String {
     match result {
         Ok(_) => "admitted".to_owned(),
         Err(e) => e.to_string(),
@@ -35,26 +47,16 @@ async fn a_redemption_the_terminal_refuses_is_not_counted_against_the_customer()
         ..Settings::default()
     };
     let (ana, till_1, till_2) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till_1), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till_1), 5)
         .await
         .unwrap();
-    let second =
-        refused_by(admit(&state, &settings, &who(ana, till_1), 5, Claimant::unique()).await);
+    let second = refused_by(admit_one(&state, &settings, &who(ana, till_1), 5).await);
     assert!(second.contains("terminal"), "{second}");
     // Had the refused one stayed in Ana's window, this would be her third.
-    admit(&state, &settings, &who(ana, till_2), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till_2), 5)
         .await
         .unwrap();
-    let fourth = refused_by(
-        admit(
-            &state,
-            &settings,
-            &who(ana, Uuid::new_v4()),
-            5,
-            Claimant::unique(),
-        )
-        .await,
-    );
+    let fourth = refused_by(admit_one(&state, &settings, &who(ana, Uuid::new_v4()), 5).await);
     assert!(fourth.contains("customer"), "{fourth}");
 }
 
@@ -68,25 +70,16 @@ async fn a_redemption_the_customer_limit_refuses_is_not_counted_against_the_term
         ..Settings::default()
     };
     let (ana, bo, till) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till), 5)
         .await
         .unwrap();
-    let again = refused_by(admit(&state, &settings, &who(ana, till), 5, Claimant::unique()).await);
+    let again = refused_by(admit_one(&state, &settings, &who(ana, till), 5).await);
     assert!(again.contains("customer"), "{again}");
     // The till's second admitted redemption, not its third.
-    admit(&state, &settings, &who(bo, till), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(bo, till), 5)
         .await
         .unwrap();
-    let full = refused_by(
-        admit(
-            &state,
-            &settings,
-            &who(Uuid::new_v4(), till),
-            5,
-            Claimant::unique(),
-        )
-        .await,
-    );
+    let full = refused_by(admit_one(&state, &settings, &who(Uuid::new_v4(), till), 5).await);
     assert!(full.contains("terminal"), "{full}");
 }
 
@@ -100,32 +93,16 @@ async fn the_amount_limit_counts_only_admitted_redemptions() {
         ..Settings::default()
     };
     let (ana, till_1) = (Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till_1), 60, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till_1), 60)
         .await
         .unwrap();
     // Refused by the till; its 30 must not count towards Ana's 100.
-    let refused =
-        refused_by(admit(&state, &settings, &who(ana, till_1), 30, Claimant::unique()).await);
+    let refused = refused_by(admit_one(&state, &settings, &who(ana, till_1), 30).await);
     assert!(refused.contains("terminal"), "{refused}");
-    admit(
-        &state,
-        &settings,
-        &who(ana, Uuid::new_v4()),
-        40,
-        Claimant::unique(),
-    )
-    .await
-    .unwrap();
-    let over = refused_by(
-        admit(
-            &state,
-            &settings,
-            &who(ana, Uuid::new_v4()),
-            1,
-            Claimant::unique(),
-        )
-        .await,
-    );
+    admit_one(&state, &settings, &who(ana, Uuid::new_v4()), 40)
+        .await
+        .unwrap();
+    let over = refused_by(admit_one(&state, &settings, &who(ana, Uuid::new_v4()), 1).await);
     assert!(over.contains("customer"), "{over}");
 }
 
@@ -146,8 +123,7 @@ async fn a_copy_of_an_admitted_request_is_admitted_again_without_being_counted_t
     admit(&state, &settings, &who(ana, till), 5, sale)
         .await
         .unwrap();
-    let another =
-        refused_by(admit(&state, &settings, &who(ana, till), 5, Claimant::unique()).await);
+    let another = refused_by(admit_one(&state, &settings, &who(ana, till), 5).await);
     assert!(another.contains("this device"), "{another}");
 }
 
@@ -161,12 +137,12 @@ async fn a_redemption_taken_back_frees_its_place_in_every_window() {
         ..Settings::default()
     };
     let (ana, till) = (Uuid::new_v4(), Uuid::new_v4());
-    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till), 5)
         .await
         .unwrap()
         .take_back(&state)
         .await;
-    admit(&state, &settings, &who(ana, till), 5, Claimant::unique())
+    admit_one(&state, &settings, &who(ana, till), 5)
         .await
         .unwrap();
 }
