@@ -20,7 +20,7 @@
 //!   mark released too eagerly can never let a code pay twice.
 
 use sha2::{Digest, Sha256};
-use tillcode_protocol::ProblemType;
+use tillcode_protocol::{CodeKind, ProblemType};
 use uuid::Uuid;
 
 use super::online;
@@ -101,21 +101,36 @@ pub(super) async fn sight(
     })
 }
 
-/// Whether a refusal says the code itself can never pay (spent by another
-/// request, superseded, its device revoked): its mark then stays.
-pub fn code_is_dead(refusal: ProblemType) -> bool {
-    matches!(
+/// Takes back `claimant`'s mark on the code of `claim` after its request
+/// was answered `refusal` instead of paying: the code was not spent, and the
+/// customer may show it again. Unless the refusal says the code itself can
+/// never pay (spent by another request, superseded, its device revoked):
+/// its mark then stays.
+pub async fn release_after(
+    state: &AppState,
+    claim: &CodeClaim,
+    claimant: Claimant,
+    refusal: ProblemType,
+) {
+    let dead = matches!(
         refusal,
         ProblemType::CodeReplayed | ProblemType::CodeSuperseded | ProblemType::DeviceRevoked
-    )
+    );
+    if !dead {
+        release(state, claim.kind, &claim.fingerprint, claimant).await;
+    }
 }
 
-/// Takes back `claimant`'s mark on the code of `claim`, after its request
-/// was refused or failed: the code was not spent, and the customer may show
-/// it again. A mark of another request is left alone. Best effort: when
-/// Redis cannot be reached the mark stays until it expires, and only a copy
-/// of the same request gets past it (Postgres still decides).
-pub async fn release(state: &AppState, claim: &CodeClaim, claimant: Claimant) {
+/// Takes back `claimant`'s mark on a code of `kind`; a mark of another
+/// request is left alone. Best effort: when Redis cannot be reached the mark
+/// stays until it expires, and only a copy of the same request gets past it
+/// (Postgres still decides).
+pub(super) async fn release(
+    state: &AppState,
+    kind: CodeKind,
+    fingerprint: &[u8; 32],
+    claimant: Claimant,
+) {
     static RELEASE_SEEN: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
         redis::Script::new(
             r"
@@ -123,24 +138,20 @@ pub async fn release(state: &AppState, claim: &CodeClaim, claimant: Claimant) {
             return 0",
         )
     });
-    let released = match claim.kind {
-        tillcode_protocol::CodeKind::Online => {
-            online::release(state, &claim.fingerprint, claimant).await
-        }
-        tillcode_protocol::CodeKind::Offline | tillcode_protocol::CodeKind::Numeric => {
-            match state.redis_conn().await {
-                Ok(mut conn) => RELEASE_SEEN
-                    .key(seen_key(state, &claim.fingerprint))
-                    .arg(claimant.tag())
-                    .invoke_async::<i64>(&mut *conn)
-                    .await
-                    .map(drop)
-                    .map_err(|e| ApiError::Unavailable(format!("redis: {e}"))),
-                Err(e) => Err(e),
-            }
-        }
+    let released = match kind {
+        CodeKind::Online => online::release(state, fingerprint, claimant).await,
+        CodeKind::Offline | CodeKind::Numeric => match state.redis_conn().await {
+            Ok(mut conn) => RELEASE_SEEN
+                .key(seen_key(state, fingerprint))
+                .arg(claimant.tag())
+                .invoke_async::<i64>(&mut *conn)
+                .await
+                .map(drop)
+                .map_err(|e| ApiError::Unavailable(format!("redis: {e}"))),
+            Err(e) => Err(e),
+        },
     };
     if let Err(e) = released {
-        tracing::warn!(device = %claim.device, error = %e, "could not release a refused code's mark");
+        tracing::warn!(error = %e, "could not release a refused code's mark");
     }
 }

@@ -11,7 +11,7 @@ use actix_web::web;
 mod tests;
 
 pub use devices::DeviceCache;
-pub use marks::{Claimant, code_is_dead, release};
+pub use marks::{Claimant, release_after};
 pub use verify::{CodeRejection, CodeWindows, TokenWindows, VerifiedCode, verify_code};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

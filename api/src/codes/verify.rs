@@ -21,7 +21,7 @@ use tillcode_protocol::{
 use uuid::Uuid;
 
 use super::devices::{DeviceBy, DeviceRow, find_device};
-use super::marks::{Claimant, Sighting, sight};
+use super::marks::{Claimant, Sighting, release, sight};
 use super::online::{self, Presented};
 use crate::error::ApiError;
 use crate::ledger::CodeClaim;
@@ -209,9 +209,7 @@ async fn verify_online(
     let found = match find_device(state, merchant, DeviceBy::Id(record.device)).await {
         Ok(found) => found,
         Err(e) => {
-            if let Err(release) = online::release(state, &fingerprint, claimant).await {
-                tracing::warn!(error = %release, "could not release an online key");
-            }
+            release(state, CodeKind::Online, &fingerprint, claimant).await;
             return Err(e);
         }
     };

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{SignedCall, amount, customer_of, reference, signed_call};
-use crate::codes::{CodeWindows, verify_code};
+use crate::codes::{CodeWindows, release_after, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{LedgerError, Operation, Posted, Posting};
@@ -85,7 +85,7 @@ async fn post(
                 code,
                 now_ms,
                 CodeWindows::default(),
-                call.claimant(),
+                call.claimant,
             )
             .await?;
             match verdict {
@@ -129,11 +129,8 @@ async fn post(
         Ok(posted) => posted,
         Err(e) => {
             let e = ApiError::from(e);
-            // The code was not spent: the customer may show it again.
-            if let Some(code) = &code
-                && !crate::codes::code_is_dead(e.kind())
-            {
-                crate::codes::release(state, code, call.claimant()).await;
+            if let Some(code) = &code {
+                release_after(state, code, call.claimant, e.kind()).await;
             }
             return Err(e);
         }

@@ -51,6 +51,9 @@ pub struct SignedCall<T> {
     pub body: T,
     /// What a retry must repeat exactly: method, path and body bytes.
     pub request_hash: [u8; 32],
+    /// Who this request is when it marks a customer's code: its copies and
+    /// retries are the same claimant, any other request is not.
+    pub claimant: Claimant,
     /// Set once [`SignedCall::require_active`] found the terminal active,
     /// so that a refusal reads the status once, not once per step.
     active_confirmed: std::sync::OnceLock<()>,
@@ -78,11 +81,14 @@ pub async fn signed_call<T: DeserializeOwned>(
     hasher.update(req.uri().path().as_bytes());
     hasher.update(b"\n");
     hasher.update(bytes);
+    let request_hash: [u8; 32] = hasher.finalize().into();
+    let claimant = Claimant::of_request(terminal.id, key.as_str(), &request_hash);
     Ok(SignedCall {
         terminal,
         key,
         body,
-        request_hash: hasher.finalize().into(),
+        request_hash,
+        claimant,
         active_confirmed: std::sync::OnceLock::new(),
     })
 }
@@ -197,12 +203,6 @@ impl<T> SignedCall<T> {
             &self.request_hash,
         )
         .await?)
-    }
-
-    /// Who this request is when it marks a customer's code: its copies and
-    /// retries are the same claimant, any other request is not.
-    pub fn claimant(&self) -> Claimant {
-        Claimant::of_request(self.terminal.id, self.key.as_str(), &self.request_hash)
     }
 
     pub fn context(&self, reference: Option<String>) -> ledger::SaleContext {

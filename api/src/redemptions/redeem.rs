@@ -8,13 +8,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use tillcode_protocol::till_requests::RedeemRequest;
+use tillcode_protocol::{AccountId, Amount, ProblemType};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use tillcode_protocol::{AccountId, Amount, ProblemType};
-
 use super::{SignedCall, amount, customer_of, masked_name, reference, signed_call};
-use crate::codes::{CodeWindows, VerifiedCode, verify_code};
+use crate::codes::{CodeWindows, VerifiedCode, release_after, verify_code};
 use crate::error::ApiError;
 use crate::fraud;
 use crate::ledger::{self, LedgerError, Operation, Posted, Posting};
@@ -125,7 +124,7 @@ pub async fn redeem(
         &call.body.code,
         now_ms(),
         CodeWindows::default(),
-        call.claimant(),
+        call.claimant,
     )
     .await?;
     if let Some(kind) = claimed {
@@ -162,9 +161,7 @@ pub async fn redeem(
         // Only a debit that commits spends the customer's code: after any
         // other outcome the code is good for the next try within its life.
         Err(error) => {
-            if !crate::codes::code_is_dead(error.kind()) {
-                crate::codes::release(&state, &verified.claim, call.claimant()).await;
-            }
+            release_after(&state, &verified.claim, call.claimant, error.kind()).await;
             Err(error)
         }
     }
@@ -191,20 +188,20 @@ async fn pay(
         terminal: call.terminal.id,
     };
     let spend = sale.spend.get();
-    let admitted =
-        match fraud::velocity::admit(state, &settings, &who, spend, call.claimant()).await {
-            Ok(admitted) => admitted,
-            Err(e) if e.kind() == ProblemType::VelocityLimit => {
-                // A cashier reads the balance first: an amount above it is
-                // answered as such, with the balance the till may offer.
-                let e = match over_balance(state, call, verified.account, spend).await? {
-                    Some(insufficient) => insufficient,
-                    None => e,
-                };
-                return Err(call.refused(state, "redeem", e, seen()).await);
-            }
-            Err(e) => return Err(e),
-        };
+    let admitted = match fraud::velocity::admit(state, &settings, &who, spend, call.claimant).await
+    {
+        Ok(admitted) => admitted,
+        Err(e) if e.kind() == ProblemType::VelocityLimit => {
+            // A cashier reads the balance first: an amount above it is
+            // answered as such, with the balance the till may offer.
+            let e = match over_balance(state, call, verified.account, spend).await? {
+                Some(insufficient) => insufficient,
+                None => e,
+            };
+            return Err(call.refused(state, "redeem", e, seen()).await);
+        }
+        Err(e) => return Err(e),
+    };
     let operation = match sale.earn {
         None => Operation::Redeem {
             account: verified.account,
