@@ -215,7 +215,7 @@ require_redis() {
 # ---------------------------------------------------------------- schema
 
 # diesel_cli is pinned so that print-schema output, which is checked in as
-# api/src/schema.rs, does not change under us with a new CLI release.
+# db/src/schema.rs, does not change under us with a new CLI release.
 DIESEL_CLI_VERSION=2.3.14
 
 # cargo_target_dir : where cargo puts what it builds, CARGO_TARGET_DIR and
@@ -265,7 +265,7 @@ render_schema() (
 
     # `diesel migration run` rewrites [print_schema].file from diesel.toml
     # after migrating. Migrate with a config that has no print_schema, so that
-    # checking never touches the checked-in api/src/schema.rs.
+    # checking never touches the checked-in db/src/schema.rs.
     printf '[migrations_directory]\ndir = "%s/migrations"\n' "$PWD" >"$tmp/migrate-only.toml"
     diesel migration run --database-url "$url" --migration-dir migrations \
         --config-file "$tmp/migrate-only.toml" >/dev/null

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates api/src/schema.rs from migrations/: applies them to a scratch
+# Regenerates db/src/schema.rs from migrations/: applies them to a scratch
 # database and writes `diesel print-schema` output. Run it after adding or
 # changing a migration, and commit the result; ops/test.sh fails until you do.
 # Environment:
@@ -17,6 +17,6 @@ ensure_apt_packages "postgresql-client have_cmd psql"
 ensure_diesel_cli
 require_postgres "$admin_url" TILLCODE_TEST_DATABASE_URL
 
-render_schema "$admin_url" api/src/schema.rs
-log "wrote api/src/schema.rs"
-git --no-pager diff --stat -- api/src/schema.rs 2>/dev/null || true
+render_schema "$admin_url" db/src/schema.rs
+log "wrote db/src/schema.rs"
+git --no-pager diff --stat -- db/src/schema.rs 2>/dev/null || true

@@ -92,11 +92,11 @@ if $full_run; then
     log "OpenAPI: ops/openapi.sh"
     ops/openapi.sh
 
-    log "schema drift: migrations/ vs api/src/schema.rs"
+    log "schema drift: migrations/ vs db/src/schema.rs"
     generated=$(mktemp)
     render_schema "$TILLCODE_TEST_DATABASE_URL" "$generated"
-    diff -u --label api/src/schema.rs --label 'from migrations/' api/src/schema.rs "$generated" ||
-        die "api/src/schema.rs does not match migrations/; regenerate it with ops/schema.sh and commit it"
+    diff -u --label db/src/schema.rs --label 'from migrations/' db/src/schema.rs "$generated" ||
+        die "db/src/schema.rs does not match migrations/; regenerate it with ops/schema.sh and commit it"
 else
     log "filter given (${filters[*]}): skipping fmt, clippy, shellcheck and the schema drift check"
 fi

@@ -340,3 +340,48 @@ async fn a_statement_timeout_is_a_503_to_retry_in_every_module_and_changes_nothi
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
+
+/// The pool's own limits, below any endpoint.
+mod pool {
+    use std::time::Duration;
+
+    use actix_web::ResponseError;
+    use diesel_async::RunQueryDsl;
+
+    use crate::testing::TestDatabase;
+
+    #[tokio::test]
+    async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
+        let db = TestDatabase::new();
+        let pool = crate::db::server_pool(
+            db.url(),
+            1,
+            Duration::from_secs(30),
+            Some(Duration::from_millis(50)),
+        )
+        .unwrap();
+        let mut conn = pool.get().await.unwrap();
+        // Far past the limit, so the outcome never depends on the machine's speed.
+        let err = diesel::sql_query("SELECT pg_sleep(30)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert!(crate::db::is_unavailable(&err), "{err}");
+        assert_eq!(crate::error::ApiError::from(err).status_code(), 503);
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_connection_of_an_exhausted_pool_ends_in_a_503() {
+        let db = TestDatabase::new();
+        // The same bound also limits opening the first connection, which a
+        // busy machine can take well over 50 ms to do: a second is slack
+        // enough for that and still a short wait for the second caller.
+        let pool = crate::db::server_pool(db.url(), 1, Duration::from_secs(1), None).unwrap();
+        let _held = pool.get().await.unwrap();
+        let Err(err) = pool.get().await else {
+            panic!("a second connection from a pool of one");
+        };
+        let err = crate::error::ApiError::from(err);
+        assert_eq!(err.status_code(), 503);
+    }
+}

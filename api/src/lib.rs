@@ -10,25 +10,23 @@ pub mod customers;
 pub mod dashboard;
 #[cfg(test)]
 mod database_unavailable_tests;
-pub mod db;
+pub use tillcode_db as db;
 pub mod demo_seed;
 pub mod devices;
 pub mod error;
 pub mod fraud;
 pub mod http_limits;
 pub mod key_cache;
-pub mod ledger;
+pub use tillcode_ledger as ledger;
 pub mod links;
 pub mod metrics;
-#[cfg(test)]
-mod migrations_tests;
 pub mod openapi;
 pub mod password;
-pub mod per_thread;
+pub use tillcode_db::per_thread;
 pub mod rate_limit;
 pub mod redemptions;
 pub mod routes;
-pub mod schema;
+pub use tillcode_db::schema;
 #[cfg(test)]
 mod security_tests;
 pub mod server;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use tillcode_api::config::{ConfigError, Env};
-use tillcode_api::{admin, db, demo_seed, ledger, server, telemetry, textfile};
+use tillcode_api::{admin, demo_seed, ledger, server, telemetry, textfile};
 
 #[derive(Parser)]
 #[command(
@@ -52,7 +52,7 @@ enum CliError {
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Migrate(#[from] db::MigrateError),
+    Migrate(#[from] tillcode_ledger::migrate::MigrateError),
     #[error("cannot connect to the database: {0}")]
     Connect(#[from] diesel::ConnectionError),
     #[error(transparent)]
@@ -154,7 +154,7 @@ async fn run(command: Command) -> Result<(), CliError> {
 /// Migrations use blocking libpq; keep them off the async workers.
 async fn migrate(url: &str) -> Result<Vec<String>, CliError> {
     let url = url.to_owned();
-    let applied = tokio::task::spawn_blocking(move || db::run_migrations(&url))
+    let applied = tokio::task::spawn_blocking(move || tillcode_ledger::migrate::run(&url))
         .await
         .map_err(|e| std::io::Error::other(e.to_string()))??;
     for version in &applied {

@@ -7,8 +7,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 
 /// Every metric the server exports, registered in its own registry (not the
@@ -32,12 +31,8 @@ pub struct Metrics {
     pub pool_errors: IntCounterVec,
     /// What merchants owe customers, per program, read at scrape time.
     liability: IntGaugeVec,
-    /// Postings per ledger transaction (group commit).
-    pub ledger_batch_size: Histogram,
-    /// Where a posting's time goes, per posting, by `stage`: `queued` (from
-    /// the handler's hand-over until a writer takes its batch) and `written`
-    /// (its transaction, from taking a connection to the commit).
-    pub ledger_posting_seconds: HistogramVec,
+    /// The ledger writers' batch sizes and posting times.
+    pub ledger: tillcode_ledger::WriterMetrics,
 }
 
 impl Metrics {
@@ -113,28 +108,12 @@ impl Metrics {
             &["merchant", "program"],
         )?;
         registry.register(Box::new(liability.clone()))?;
-        let ledger_batch_size = Histogram::with_opts(
-            HistogramOpts::new(
-                "ledger_batch_size",
-                "Postings per ledger transaction (group commit).",
-            )
-            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
-        )?;
-        registry.register(Box::new(ledger_batch_size.clone()))?;
-        let ledger_posting_seconds = HistogramVec::new(
-            HistogramOpts::new(
-                "ledger_posting_seconds",
-                "Time per posting waiting for a ledger writer (queued) and in its transaction (written).",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
-            ]),
-            &["stage"],
-        )?;
-        registry.register(Box::new(ledger_posting_seconds.clone()))?;
+        let ledger =
+            tillcode_ledger::WriterMetrics::new(pool_errors.with_label_values(&["postgres"]))?;
+        registry.register(Box::new(ledger.batch_size.clone()))?;
+        registry.register(Box::new(ledger.posting_seconds.clone()))?;
         Ok(Self {
-            ledger_batch_size,
-            ledger_posting_seconds,
+            ledger,
             pools,
             pool_errors,
             liability,

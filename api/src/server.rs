@@ -99,7 +99,7 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
         queue_timeout: config.timeouts.database_pool,
         ..config.ledger_batch
     };
-    let ledger = crate::ledger::Writer::start(ledger_db, batching, metrics.clone());
+    let ledger = crate::ledger::Writer::start(ledger_db, batching, metrics.ledger.clone());
     let state = AppState {
         db,
         redis: cache::pool(

@@ -1,1 +1,2 @@
-DROP FUNCTION ledger_post_batch;
+-- Nothing to undo: see up.sql.
+SELECT 1;

@@ -618,8 +618,12 @@ async fn spent_codes_and_keys_survive_the_newest_migration_reverted_and_applied_
     let url = s.app.db.url().to_owned();
     tokio::task::spawn_blocking(move || {
         let mut conn = diesel::pg::PgConnection::establish(&url).unwrap();
-        let reverted = conn.revert_last_migration(crate::db::MIGRATIONS).unwrap();
-        let applied = conn.run_pending_migrations(crate::db::MIGRATIONS).unwrap();
+        let reverted = conn
+            .revert_last_migration(crate::ledger::migrate::MIGRATIONS)
+            .unwrap();
+        let applied = conn
+            .run_pending_migrations(crate::ledger::migrate::MIGRATIONS)
+            .unwrap();
         assert_eq!(applied, vec![reverted]);
     })
     .await

@@ -6,8 +6,6 @@
 
 #[cfg(test)]
 pub mod customer;
-mod database;
-mod fixtures;
 mod redis_setup;
 #[cfg(test)]
 pub mod terminal;
@@ -17,11 +15,12 @@ use std::net::TcpListener;
 
 use uuid::Uuid;
 
-pub use database::{TestDatabase, test_database_admin_url};
-pub use fixtures::{TEST_CALLER, TestMerchant};
 pub use redis_setup::{
     delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_pool_sharded,
     test_redis_url,
+};
+pub use tillcode_ledger::testing::{
+    TEST_CALLER, TestDatabase, TestMerchant, test_database_admin_url,
 };
 pub use tls::TestPki;
 
@@ -48,7 +47,11 @@ impl TestApp {
         let db = self.db.pool(8);
         let metrics = crate::metrics::Metrics::new().expect("metrics");
         crate::state::AppState {
-            ledger: crate::ledger::Writer::start(db.clone(), Default::default(), metrics.clone()),
+            ledger: crate::ledger::Writer::start(
+                db.clone(),
+                Default::default(),
+                metrics.ledger.clone(),
+            ),
             db: crate::db::DbPools::single(db),
             redis: test_redis_pool(8),
             redis_prefix: self.redis_prefix.clone(),

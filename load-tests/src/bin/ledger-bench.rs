@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use tillcode_api::ledger::{self, LedgerError, Operation};
-use tillcode_api::testing::{TestDatabase, TestMerchant};
+use tillcode_ledger::testing::{TestDatabase, TestMerchant};
+use tillcode_ledger::{self as ledger, LedgerError, Operation};
 use tillcode_protocol::{AccountId, Amount};
 
 #[derive(Parser)]
@@ -80,7 +80,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         writers: args.writers.max(1),
         ..Default::default()
     };
-    let metrics = tillcode_api::metrics::Metrics::new()?;
+    let metrics = ledger::WriterMetrics::unregistered()?;
     let writer = (settings.max > 1)
         .then(|| ledger::Writer::start(db.pool(settings.writers), settings, metrics.clone()));
     // Without batching each caller has a connection of its own, like a
@@ -150,7 +150,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "seconds": elapsed,
             "accounts": args.accounts,
             "batch_max": settings.max,
-            "transactions": metrics.ledger_batch_size.get_sample_count(),
+            "transactions": metrics.batch_size.get_sample_count(),
             "writers": settings.writers,
         })
     );

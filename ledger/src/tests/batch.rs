@@ -17,22 +17,18 @@ fn redeem_from(m: &TestMerchant, key: &str, account: AccountId, n: i64) -> Posti
 
 /// A writer over `pool_size` connections of the fixture's database, and the
 /// metrics it reports to.
-fn start_writer(
-    f: &Fixture,
-    pool_size: usize,
-    settings: BatchSettings,
-) -> (Writer, crate::metrics::Metrics) {
-    let metrics = crate::metrics::Metrics::new().unwrap();
+fn start_writer(f: &Fixture, pool_size: usize, settings: BatchSettings) -> (Writer, WriterMetrics) {
+    let metrics = WriterMetrics::unregistered().unwrap();
     let writer = Writer::start(f.db.pool(pool_size), settings, metrics.clone());
     (writer, metrics)
 }
 
 /// How many postings `tillcode_ledger_posting_seconds` counted as queued
 /// and as written.
-fn posting_stage_counts(metrics: &crate::metrics::Metrics) -> (u64, u64) {
+fn posting_stage_counts(metrics: &WriterMetrics) -> (u64, u64) {
     let stage = |name: &str| {
         metrics
-            .ledger_posting_seconds
+            .posting_seconds
             .with_label_values(&[name])
             .get_sample_count()
     };
@@ -72,10 +68,11 @@ async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
     assert_eq!(results.len(), batch.len());
     let first = results[0].as_ref().unwrap();
     assert!(!first.replayed);
-    // Asked after the commit: ok-2 of the same batch has spent the 5 by then.
+    // Named when it was refused, in the batch's order: the 5 it could not
+    // cover were still there (ok-2, later in the batch, spent them).
     assert!(matches!(
         results[1],
-        Err(LedgerError::InsufficientBalance { available: 0 })
+        Err(LedgerError::InsufficientBalance { available: 5 })
     ));
     let void = results[2].as_ref().unwrap();
     assert_eq!(void.transfer.balance_change, 10);
@@ -93,7 +90,8 @@ async fn a_batch_commits_its_good_postings_and_refuses_each_bad_one_alone() {
     assert_ledger_sound(&mut f.conn).await;
 }
 
-/// Postings on different accounts share statements (migration 000008): a
+/// Postings on different accounts share statements (the set path of
+/// `ledger_post_batch_v1`): a
 /// refusal inside the set stays a refusal of its own, and anything that
 /// raises (here a key already taken) sends the batch the old way, posting by
 /// posting. Both must give the answers a posting alone gets.
@@ -237,12 +235,12 @@ async fn concurrent_sixty_four_redemptions_through_the_writer_share_transactions
         .count();
     assert_eq!((succeeded, refused), (10, 54), "{results:?}");
     assert_eq!(balance(&mut f.conn, &f.merchant, account).await, 0);
-    let batches = metrics.ledger_batch_size.get_sample_count();
+    let batches = metrics.batch_size.get_sample_count();
     assert!(
         batches < 64,
         "64 postings took {batches} transactions: nothing was batched"
     );
-    assert_eq!(metrics.ledger_batch_size.get_sample_sum(), 64.0);
+    assert_eq!(metrics.batch_size.get_sample_sum(), 64.0);
     // Every posting's wait is counted once per stage, in its own batch.
     assert_eq!(posting_stage_counts(&metrics), (64, 64));
     assert_ledger_sound(&mut f.conn).await;
@@ -294,7 +292,7 @@ async fn with_batching_off_the_writer_posts_each_request_on_its_own() {
         .unwrap();
 
     assert_eq!(posted.transfer.balance_after, 60);
-    assert_eq!(metrics.ledger_batch_size.get_sample_count(), 1);
+    assert_eq!(metrics.batch_size.get_sample_count(), 1);
     // No queue: the posting's time is all its own transaction.
     assert_eq!(posting_stage_counts(&metrics), (0, 1));
     assert_ledger_sound(&mut f.conn).await;

@@ -22,11 +22,12 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use tokio::time::Instant;
 
-use super::error::LedgerError;
-use super::operation::{Posted, Posting};
-use super::post::{post, post_batch};
-use crate::db::DbPools;
-use crate::metrics::Metrics;
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounter, Opts};
+use tillcode_db::{DbConn, DbPools};
+
+use crate::error::LedgerError;
+use crate::operation::{Posted, Posting};
+use crate::post::{post, post_batch};
 
 /// How postings are grouped (`TILLCODE_LEDGER_*`, see `config`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,57 @@ impl Default for BatchSettings {
     }
 }
 
+/// What the writers report, for the server's registry (`/metrics`).
+#[derive(Clone)]
+pub struct WriterMetrics {
+    /// Postings per ledger transaction (group commit).
+    pub batch_size: Histogram,
+    /// Where a posting's time goes, per posting, by `stage`: `queued` (from
+    /// the handler's hand-over until a writer takes its batch) and `written`
+    /// (its transaction, from taking a connection to the commit).
+    pub posting_seconds: HistogramVec,
+    /// Postings answered unavailable because no connection, or no writer,
+    /// was free in time: the server's `pool_errors_total{pool="postgres"}`.
+    pub pool_errors: IntCounter,
+}
+
+impl WriterMetrics {
+    /// New, unregistered metrics; `pool_errors` is the server's counter for
+    /// its Postgres pool (a fresh one where nothing else counts them).
+    pub fn new(pool_errors: IntCounter) -> prometheus::Result<Self> {
+        let batch_size = Histogram::with_opts(
+            HistogramOpts::new(
+                "ledger_batch_size",
+                "Postings per ledger transaction (group commit).",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0]),
+        )?;
+        let posting_seconds = HistogramVec::new(
+            HistogramOpts::new(
+                "ledger_posting_seconds",
+                "Time per posting waiting for a ledger writer (queued) and in its transaction (written).",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["stage"],
+        )?;
+        Ok(Self {
+            batch_size,
+            posting_seconds,
+            pool_errors,
+        })
+    }
+
+    /// Metrics that no registry reads: benchmarks and tests.
+    pub fn unregistered() -> prometheus::Result<Self> {
+        Self::new(IntCounter::with_opts(Opts::new(
+            "pool_errors_total",
+            "Postings not written for want of a connection or a writer.",
+        ))?)
+    }
+}
+
 struct Job {
     posting: Posting,
     answer: oneshot::Sender<Result<Posted, LedgerError>>,
@@ -79,13 +131,17 @@ struct Job {
 pub struct Writer {
     queue: Option<mpsc::Sender<Job>>,
     pool: DbPools,
-    metrics: Metrics,
+    metrics: WriterMetrics,
 }
 
 impl Writer {
     /// Starts the writer tasks on the current Tokio runtime (none when
     /// batching is off).
-    pub fn start(pool: impl Into<DbPools>, settings: BatchSettings, metrics: Metrics) -> Self {
+    pub fn start(
+        pool: impl Into<DbPools>,
+        settings: BatchSettings,
+        metrics: WriterMetrics,
+    ) -> Self {
         let pool = pool.into();
         if settings.max <= 1 {
             return Self {
@@ -123,10 +179,10 @@ impl Writer {
         let Some(queue) = &self.queue else {
             let started = Instant::now();
             let mut conn = self.connection().await?;
-            self.metrics.ledger_batch_size.observe(1.0);
+            self.metrics.batch_size.observe(1.0);
             let posted = post(&mut conn, &posting).await;
             self.metrics
-                .ledger_posting_seconds
+                .posting_seconds
                 .with_label_values(&["written"])
                 .observe(started.elapsed().as_secs_f64());
             return posted;
@@ -145,17 +201,14 @@ impl Writer {
         })?
     }
 
-    async fn connection(&self) -> Result<crate::db::DbConn, LedgerError> {
+    async fn connection(&self) -> Result<DbConn, LedgerError> {
         get_connection(&self.pool, &self.metrics).await
     }
 }
 
-async fn get_connection(
-    pool: &DbPools,
-    metrics: &Metrics,
-) -> Result<crate::db::DbConn, LedgerError> {
+async fn get_connection(pool: &DbPools, metrics: &WriterMetrics) -> Result<DbConn, LedgerError> {
     pool.get().await.map_err(|e| {
-        metrics.pool_errors.with_label_values(&["postgres"]).inc();
+        metrics.pool_errors.inc();
         LedgerError::Unavailable(format!("postgres pool: {e}"))
     })
 }
@@ -183,14 +236,12 @@ async fn write_batches(
     shared: Arc<Writers>,
     pool: DbPools,
     settings: BatchSettings,
-    metrics: Metrics,
+    metrics: WriterMetrics,
 ) {
     while let Some(batch) = next_batch(&shared, settings, &metrics).await {
         shared.writing.fetch_add(1, Ordering::AcqRel);
         let started = Instant::now();
-        let queued = metrics
-            .ledger_posting_seconds
-            .with_label_values(&["queued"]);
+        let queued = metrics.posting_seconds.with_label_values(&["queued"]);
         let (postings, answers): (Vec<Posting>, Vec<_>) = batch
             .into_iter()
             .map(|job| {
@@ -198,7 +249,7 @@ async fn write_batches(
                 (job.posting, job.answer)
             })
             .unzip();
-        metrics.ledger_batch_size.observe(postings.len() as f64);
+        metrics.batch_size.observe(postings.len() as f64);
         let results = match get_connection(&pool, &metrics).await {
             Ok(mut conn) => post_batch(&mut conn, &postings).await,
             Err(e) => postings
@@ -207,9 +258,7 @@ async fn write_batches(
                 .collect(),
         };
         let written = started.elapsed().as_secs_f64();
-        let histogram = metrics
-            .ledger_posting_seconds
-            .with_label_values(&["written"]);
+        let histogram = metrics.posting_seconds.with_label_values(&["written"]);
         for _ in 0..postings.len() {
             histogram.observe(written);
         }
@@ -228,7 +277,7 @@ async fn write_batches(
 async fn next_batch(
     shared: &Writers,
     settings: BatchSettings,
-    metrics: &Metrics,
+    metrics: &WriterMetrics,
 ) -> Option<Vec<Job>> {
     let mut jobs = shared.jobs.lock().await;
     let first = loop {
@@ -269,12 +318,12 @@ async fn next_batch(
 /// `job`, unless nobody waits for it any more (its request was cut off:
 /// nothing was posted, and a retry runs it anew) or it waited in the queue
 /// longer than `queue_timeout` (answered unavailable, not posted).
-fn still_wanted(job: Job, settings: BatchSettings, metrics: &Metrics) -> Option<Job> {
+fn still_wanted(job: Job, settings: BatchSettings, metrics: &WriterMetrics) -> Option<Job> {
     if job.answer.is_closed() {
         return None;
     }
     if job.queued.elapsed() > settings.queue_timeout {
-        metrics.pool_errors.with_label_values(&["postgres"]).inc();
+        metrics.pool_errors.inc();
         let _ = job.answer.send(Err(LedgerError::Unavailable(
             "no ledger writer was free in time".into(),
         )));

@@ -14,9 +14,9 @@ use uuid::Uuid;
 
 use super::error::LedgerError;
 use super::operation::{
-    CodeClaim, Direction, IdempotencyKey, Operation, Posted, Posting, Transfer, TransferKind,
+    Direction, IdempotencyKey, Operation, Posted, Posting, Transfer, TransferKind,
 };
-use crate::schema::{accounts, devices, ledger_transfers};
+use tillcode_db::schema::{accounts, ledger_transfers};
 
 /// Records `posting` exactly once, however often it is called with the same
 /// idempotency key and however many of those calls run at the same time.
@@ -41,7 +41,8 @@ pub async fn post_batch(
     postings: &[Posting],
 ) -> Vec<Result<Posted, LedgerError>> {
     let prepared: Vec<Prepared> = postings.iter().map(Prepared::new).collect();
-    let mut outcomes: Vec<Option<Outcome>> = (0..postings.len()).map(|_| None).collect();
+    let mut outcomes: Vec<Option<Result<Outcome, LedgerError>>> =
+        (0..postings.len()).map(|_| None).collect();
     // Rows are locked in the order of their accounts so that two batches
     // touching the same accounts queue behind each other instead of
     // deadlocking; the rare deadlock left (a spent code or key awaited
@@ -55,7 +56,7 @@ pub async fn post_batch(
         let statement = PostBatch::new(&prepared, &pending);
         match statement.load::<OutcomeRow>(conn).await {
             Ok(rows) => {
-                let mut contended = Vec::new();
+                let mut deadlocked = Vec::new();
                 for row in rows {
                     let Some(&index) = usize::try_from(row.item - 1)
                         .ok()
@@ -64,17 +65,16 @@ pub async fn post_batch(
                         continue;
                     };
                     match Outcome::from_row(row) {
-                        Ok(Outcome::Contended) => contended.push(index),
-                        Ok(outcome) => outcomes[index] = Some(outcome),
-                        Err(e) => outcomes[index] = Some(Outcome::Failed(e)),
+                        Ok(Outcome::Deadlocked) => deadlocked.push(index),
+                        outcome => outcomes[index] = Some(outcome),
                     }
                 }
-                pending = contended;
+                pending = deadlocked;
             }
             // The statement is atomic: nothing of the batch was written.
             Err(e) => {
                 for &index in &pending {
-                    outcomes[index] = Some(Outcome::Failed(copy_error(&e).into()));
+                    outcomes[index] = Some(Err(copy_error(&e).into()));
                 }
                 pending.clear();
             }
@@ -83,7 +83,9 @@ pub async fn post_batch(
     let mut results = Vec::with_capacity(postings.len());
     for ((posting, prepared), outcome) in postings.iter().zip(&prepared).zip(outcomes) {
         let result = match outcome {
-            Some(outcome) => settle(conn, posting, prepared, outcome).await,
+            Some(Ok(outcome)) => settle(conn, posting, prepared, outcome).await,
+            Some(Err(e)) => Err(e),
+            // Deadlocked in every round.
             None => Err(LedgerError::Contended),
         };
         results.push(result);
@@ -94,20 +96,19 @@ pub async fn post_batch(
 /// What one posting of a batch became, as the statement reported it.
 enum Outcome {
     Posted(Transfer),
-    /// Nothing changed and no constraint said why: ask the committed state.
-    Refused,
-    /// A constraint refused it (its name).
-    Violated(String),
+    /// A request with this caller and key committed first: its stored
+    /// answer is the answer.
+    KeyTaken,
     /// Lost a deadlock to a concurrent batch; nothing of it was written.
-    Contended,
-    /// Its terminal is not active (read in the posting's transaction).
-    TerminalNotActive,
-    Failed(LedgerError),
+    Deadlocked,
+    /// Refused, for the reason the statement named (`ledger/sql/refusal.sql`).
+    Refused(LedgerError),
 }
 
 impl Outcome {
     fn from_row(row: OutcomeRow) -> Result<Self, LedgerError> {
-        Ok(match row.outcome.as_str() {
+        let amount = || row.amount.ok_or_else(|| missing("amount"));
+        let refusal = match row.outcome.as_str() {
             "posted" => {
                 let transfer = TransferRow {
                     id: row.id.ok_or_else(|| missing("id"))?,
@@ -120,19 +121,41 @@ impl Outcome {
                     reverses_id: row.reverses_id,
                     created_at: row.created_at.ok_or_else(|| missing("created_at"))?,
                 };
-                Self::Posted(transfer.try_into()?)
+                return Ok(Self::Posted(transfer.try_into()?));
             }
-            "refused" => Self::Refused,
-            "violated" => Self::Violated(row.violated.unwrap_or_default()),
-            "contended" => Self::Contended,
-            "terminal-not-active" => Self::TerminalNotActive,
-            other => {
-                return Err(DieselError::DeserializationError(
-                    format!("unknown batch outcome {other:?}").into(),
+            "key-taken" => return Ok(Self::KeyTaken),
+            "deadlocked" => return Ok(Self::Deadlocked),
+            "contended" => LedgerError::Contended,
+            "terminal-not-active" => LedgerError::TerminalNotActive,
+            "account-not-found" => LedgerError::AccountNotFound,
+            "insufficient-balance" => LedgerError::InsufficientBalance {
+                available: amount()?,
+            },
+            "balance-limit" => LedgerError::BalanceLimit,
+            "redemption-not-found" => LedgerError::RedemptionNotFound,
+            "not-a-redemption" => LedgerError::NotARedemption,
+            "already-voided" => LedgerError::AlreadyVoided,
+            "redemption-has-refunds" => LedgerError::RedemptionHasRefunds,
+            "refund-exceeds-redemption" => LedgerError::RefundExceedsRedemption {
+                refundable: amount()?,
+            },
+            "code-replayed" => LedgerError::CodeReplayed,
+            "code-superseded" => LedgerError::CodeSuperseded,
+            "device-not-active" => LedgerError::DeviceNotActive,
+            "violated" => {
+                return Err(DieselError::QueryBuilderError(
+                    format!("posting refused by constraint {:?}", row.detail).into(),
                 )
                 .into());
             }
-        })
+            other => {
+                return Err(DieselError::DeserializationError(
+                    format!("unknown posting outcome {other:?}").into(),
+                )
+                .into());
+            }
+        };
+        Ok(Self::Refused(refusal))
     }
 }
 
@@ -152,7 +175,7 @@ fn copy_error(e: &DieselError) -> DieselError {
 }
 
 /// Turns a posting's outcome into its answer. Runs after the batch
-/// committed, so a replay reads the committed answer of its key.
+/// committed, so a copy reads the committed answer of its key.
 async fn settle(
     conn: &mut AsyncPgConnection,
     posting: &Posting,
@@ -171,27 +194,14 @@ async fn settle(
                 replayed: false,
             })
         }
-        Outcome::Refused => diagnose(conn, posting, &prepared.request_hash).await,
-        Outcome::Violated(constraint) => match constraint.as_str() {
-            // An earlier call with this key committed first; this posting
-            // (debit included) was rolled back.
-            "ledger_transfers_idempotency_key" => {
-                match replay(conn, posting, &prepared.request_hash).await? {
-                    Some(posted) => Ok(posted),
-                    None => Err(LedgerError::InFlight),
-                }
-            }
-            "ledger_transfers_code" => Err(LedgerError::CodeReplayed),
-            "ledger_transfers_one_void" => Err(LedgerError::AlreadyVoided),
-            "accounts_balance_range" => Err(LedgerError::BalanceLimit),
-            other => Err(DieselError::QueryBuilderError(
-                format!("posting refused by constraint {other:?}").into(),
-            )
-            .into()),
+        // An earlier call with this key committed first; this posting
+        // (debit included) was rolled back.
+        Outcome::KeyTaken => match replay(conn, posting, &prepared.request_hash).await? {
+            Some(posted) => Ok(posted),
+            None => Err(LedgerError::InFlight),
         },
-        Outcome::Contended => Err(LedgerError::Contended),
-        Outcome::TerminalNotActive => Err(LedgerError::TerminalNotActive),
-        Outcome::Failed(e) => Err(e),
+        Outcome::Deadlocked => Err(LedgerError::Contended),
+        Outcome::Refused(refusal) => Err(refusal),
     }
 }
 
@@ -321,8 +331,7 @@ impl Prepared {
     }
 }
 
-/// `SELECT ... FROM ledger_post_batch(...)` (migration
-/// 2026-11-23-000005_ledger_batch) with the batch's postings as parallel
+/// `SELECT ... FROM ledger_post_batch_v1(...)` (`ledger/sql/post_batch.sql`) with the batch's postings as parallel
 /// arrays. The number of binds does not depend on the batch size, so a fixed
 /// query id lets every connection prepare it once and reuse the plan.
 struct PostBatch {
@@ -391,6 +400,7 @@ impl Query for PostBatch {
         Integer,
         Text,
         Nullable<Text>,
+        Nullable<BigInt>,
         Nullable<SqlUuid>,
         Nullable<Text>,
         Nullable<SqlUuid>,
@@ -404,8 +414,8 @@ impl Query for PostBatch {
 impl QueryFragment<Pg> for PostBatch {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         out.push_sql(
-            "SELECT item, outcome, violated, r_id, r_kind, r_account_id, r_balance_change, \
-             r_balance_after, r_reverses_id, r_created_at FROM ledger_post_batch(",
+            "SELECT item, outcome, detail, amount, r_id, r_kind, r_account_id, r_balance_change, \
+             r_balance_after, r_reverses_id, r_created_at FROM ledger_post_batch_v1(",
         );
         out.push_bind_param::<Array<SqlUuid>, _>(&self.merchant)?;
         out.push_sql(", ");
@@ -453,13 +463,14 @@ impl QueryFragment<Pg> for PostBatch {
     }
 }
 
-/// One row of `ledger_post_batch`: the outcome of the posting at `item`
+/// One row of `ledger_post_batch_v1`: the outcome of the posting at `item`
 /// (1-based, in the order bound) and, when posted, its transfer.
 #[derive(Queryable)]
 struct OutcomeRow {
     item: i32,
     outcome: String,
-    violated: Option<String>,
+    detail: Option<String>,
+    amount: Option<i64>,
     id: Option<Uuid>,
     kind: Option<String>,
     account_id: Option<Uuid>,
@@ -565,122 +576,6 @@ pub async fn stored_answer(
     }))
 }
 
-/// Explains why the statement changed nothing. Runs only on the failure
-/// path, so the hot path stays one round trip. The state may have moved
-/// since the statement; that can only change which refusal is reported,
-/// never whether something was written.
-async fn diagnose(
-    conn: &mut AsyncPgConnection,
-    posting: &Posting,
-    request_hash: &[u8; 32],
-) -> Result<Posted, LedgerError> {
-    if let Some(posted) = replay(conn, posting, request_hash).await? {
-        return Ok(posted);
-    }
-    let merchant = Uuid::from(posting.merchant);
-    let refusal = match &posting.operation {
-        Operation::Accrue { account, .. }
-        | Operation::Adjust {
-            account,
-            direction: Direction::Credit,
-            ..
-        } => match balance_of(conn, merchant, *account).await? {
-            None => LedgerError::AccountNotFound,
-            Some(_) => LedgerError::Contended,
-        },
-        Operation::Redeem { account, amount }
-        | Operation::RedeemAndEarn {
-            account, amount, ..
-        }
-        | Operation::Adjust {
-            account,
-            direction: Direction::Debit,
-            amount,
-            ..
-        } => match balance_of(conn, merchant, *account).await? {
-            None => LedgerError::AccountNotFound,
-            Some(available) if available < amount.get() => {
-                LedgerError::InsufficientBalance { available }
-            }
-            Some(_) => LedgerError::Contended,
-        },
-        Operation::Void { redemption } => {
-            let target = reversal_target(conn, merchant, *redemption).await?;
-            if target.voided {
-                LedgerError::AlreadyVoided
-            } else if target.reversed_amount > 0 {
-                LedgerError::RedemptionHasRefunds
-            } else {
-                LedgerError::Contended
-            }
-        }
-        Operation::Refund { redemption, amount } => {
-            let target = reversal_target(conn, merchant, *redemption).await?;
-            let refundable = target.amount - target.reversed_amount;
-            if target.voided {
-                LedgerError::AlreadyVoided
-            } else if amount.get() > refundable {
-                LedgerError::RefundExceedsRedemption { refundable }
-            } else {
-                LedgerError::Contended
-            }
-        }
-    };
-    // The code is asked last: a debit the balance refused is reported as
-    // that, whatever became of the code since (a refused posting leaves its
-    // device's floor where it was, migration 000012, so the cashier may
-    // correct the amount and send the same code again).
-    if let (LedgerError::Contended, Some(code)) = (&refusal, &posting.code)
-        && let Some(code_refusal) = code_refusal(conn, merchant, code).await?
-    {
-        return Err(code_refusal);
-    }
-    Err(refusal)
-}
-
-/// Why the code's device refused it, if it did.
-async fn code_refusal(
-    conn: &mut AsyncPgConnection,
-    merchant: Uuid,
-    code: &CodeClaim,
-) -> Result<Option<LedgerError>, LedgerError> {
-    let device: Option<(String, i64, i64)> = devices::table
-        .find((merchant, code.device))
-        .select((
-            devices::status,
-            devices::last_offline_issued_at_ms,
-            devices::last_numeric_step,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((status, offline_floor, numeric_floor)) = device else {
-        return Ok(Some(LedgerError::DeviceNotActive));
-    };
-    if status != "active" {
-        return Ok(Some(LedgerError::DeviceNotActive));
-    }
-    let below_floor = code
-        .offline_issued_at_ms
-        .is_some_and(|at| at <= offline_floor)
-        || code.numeric_step.is_some_and(|step| step <= numeric_floor);
-    if !below_floor {
-        return Ok(None);
-    }
-    let spent: bool = diesel::select(diesel::dsl::exists(
-        ledger_transfers::table
-            .filter(ledger_transfers::merchant_id.eq(merchant))
-            .filter(ledger_transfers::code_fingerprint.eq(code.fingerprint.as_slice())),
-    ))
-    .get_result(conn)
-    .await?;
-    Ok(Some(if spent {
-        LedgerError::CodeReplayed
-    } else {
-        LedgerError::CodeSuperseded
-    }))
-}
-
 /// The balance of `account`, or `None` when the merchant has no such account.
 pub async fn balance_of(
     conn: &mut AsyncPgConnection,
@@ -693,41 +588,4 @@ pub async fn balance_of(
         .first(conn)
         .await
         .optional()?)
-}
-
-struct ReversalTarget {
-    /// What the redemption took, as a positive number.
-    amount: i64,
-    reversed_amount: i64,
-    voided: bool,
-}
-
-/// The redemption a VOID or REFUND names, or why it cannot be reversed.
-async fn reversal_target(
-    conn: &mut AsyncPgConnection,
-    merchant: Uuid,
-    redemption: TransferId,
-) -> Result<ReversalTarget, LedgerError> {
-    let row: Option<(String, i64, i64, bool)> = ledger_transfers::table
-        .find((merchant, Uuid::from(redemption)))
-        .select((
-            ledger_transfers::kind,
-            ledger_transfers::balance_change,
-            ledger_transfers::reversed_amount,
-            ledger_transfers::voided,
-        ))
-        .first(conn)
-        .await
-        .optional()?;
-    match row {
-        None => Err(LedgerError::RedemptionNotFound),
-        Some((kind, ..)) if kind != TransferKind::Redeem.as_str() => {
-            Err(LedgerError::NotARedemption)
-        }
-        Some((_, change, reversed_amount, voided)) => Ok(ReversalTarget {
-            amount: -change,
-            reversed_amount,
-            voided,
-        }),
-    }
 }

@@ -11,8 +11,8 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use super::*;
-use crate::schema::{accounts, ledger_transfers};
 use crate::testing::{TestDatabase, TestMerchant};
+use tillcode_db::schema::{accounts, ledger_transfers};
 
 fn amount(n: i64) -> Amount {
     Amount::new(n).unwrap()

@@ -1,17 +1,14 @@
-//! PostgreSQL: the async connection pool the server uses, and migrations.
+//! The async connection pools the server uses.
 
 use std::time::Duration;
 
 use deadpool::Status;
-use diesel::Connection;
-use diesel::pg::PgConnection;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 use futures_util::FutureExt;
 
 use crate::per_thread::PerThread;
@@ -55,8 +52,6 @@ impl DbPools {
     }
 }
 
-pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
-
 /// A pool with no time limits: tests and the operator commands, where
 /// waiting is the right answer.
 pub fn pool(url: &str, size: usize) -> Result<DbPool, BuildError> {
@@ -98,11 +93,9 @@ pub fn server_pool(
     // a till retries with its idempotency key) and is dropped.
     config.recycling_method = RecyclingMethod::Fast;
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
-    // deadpool's Runtime is the same crate's type wherever it is re-exported;
-    // diesel-async does not re-export it, deadpool-redis does.
     Pool::builder(manager)
         .max_size(size)
-        .runtime(deadpool_redis::Runtime::Tokio1)
+        .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(wait))
         .create_timeout(Some(wait))
         .recycle_timeout(Some(wait))
@@ -153,71 +146,9 @@ pub fn is_unavailable(e: &DieselError) -> bool {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum MigrateError {
-    #[error("cannot connect to the database: {0}")]
-    Connect(#[from] diesel::ConnectionError),
-    #[error("migration failed: {0}")]
-    Migration(String),
-}
-
-/// Applies pending migrations and returns the versions it applied. Blocking
-/// (libpq); the server runs it before it starts serving.
-pub fn run_migrations(url: &str) -> Result<Vec<String>, MigrateError> {
-    let mut conn = PgConnection::establish(url)?;
-    let applied = conn
-        .run_pending_migrations(MIGRATIONS)
-        .map_err(|e| MigrateError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
-}
-
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
-    use std::time::Duration;
-
-    use actix_web::ResponseError;
     use diesel::result::{DatabaseErrorKind, Error as DieselError};
-    use diesel_async::RunQueryDsl;
-
-    use super::server_pool;
-    use crate::error::ApiError;
-    use crate::testing::TestDatabase;
-
-    #[tokio::test]
-    async fn a_statement_past_the_timeout_is_cancelled_and_answered_503() {
-        let db = TestDatabase::new();
-        let pool = server_pool(
-            db.url(),
-            1,
-            Duration::from_secs(30),
-            Some(Duration::from_millis(50)),
-        )
-        .unwrap();
-        let mut conn = pool.get().await.unwrap();
-        // Far past the limit, so the outcome never depends on the machine's speed.
-        let err = diesel::sql_query("SELECT pg_sleep(30)")
-            .execute(&mut conn)
-            .await
-            .unwrap_err();
-        assert!(super::is_unavailable(&err), "{err}");
-        assert_eq!(ApiError::from(err).status_code(), 503);
-    }
-
-    #[tokio::test]
-    async fn waiting_for_a_connection_of_an_exhausted_pool_ends_in_a_503() {
-        let db = TestDatabase::new();
-        // The same bound also limits opening the first connection, which a
-        // busy machine can take well over 50 ms to do: a second is slack
-        // enough for that and still a short wait for the second caller.
-        let pool = server_pool(db.url(), 1, Duration::from_secs(1), None).unwrap();
-        let _held = pool.get().await.unwrap();
-        let Err(err) = pool.get().await else {
-            panic!("a second connection from a pool of one");
-        };
-        let err = ApiError::from(err);
-        assert_eq!(err.status_code(), 503);
-    }
 
     /// A server-side error as tokio-postgres hands it to diesel: a kind
     /// (`Unknown` for most SQLSTATEs) and Postgres's message.

@@ -12,9 +12,9 @@ pub struct TestMerchant {
 
 impl TestMerchant {
     pub async fn create(conn: &mut AsyncPgConnection) -> Self {
-        use crate::schema::{merchants, programs};
         use diesel::ExpressionMethods;
         use diesel_async::RunQueryDsl;
+        use tillcode_db::schema::{merchants, programs};
 
         let merchant = Uuid::now_v7();
         let program = Uuid::now_v7();
@@ -51,9 +51,9 @@ impl TestMerchant {
         conn: &mut AsyncPgConnection,
         balance: i64,
     ) -> tillcode_protocol::AccountId {
-        use crate::schema::{accounts, customers};
         use diesel::ExpressionMethods;
         use diesel_async::RunQueryDsl;
+        use tillcode_db::schema::{accounts, customers};
 
         let merchant = Uuid::from(self.merchant);
         let customer = Uuid::now_v7();
@@ -81,11 +81,11 @@ impl TestMerchant {
         let account = tillcode_protocol::AccountId::from(account);
         if balance > 0 {
             let amount = tillcode_protocol::Amount::new(balance).expect("valid starting balance");
-            crate::ledger::post(
+            crate::post(
                 conn,
                 &self.posting(
                     &format!("opening-{account}"),
-                    crate::ledger::Operation::Accrue { account, amount },
+                    crate::Operation::Accrue { account, amount },
                 ),
             )
             .await
@@ -95,15 +95,11 @@ impl TestMerchant {
     }
 
     /// A posting by the test caller with the given idempotency key.
-    pub fn posting(
-        &self,
-        key: &str,
-        operation: crate::ledger::Operation,
-    ) -> crate::ledger::Posting {
-        crate::ledger::Posting {
+    pub fn posting(&self, key: &str, operation: crate::Operation) -> crate::Posting {
+        crate::Posting {
             merchant: self.merchant,
             caller: TEST_CALLER,
-            key: crate::ledger::IdempotencyKey::parse(key).expect("valid idempotency key"),
+            key: crate::IdempotencyKey::parse(key).expect("valid idempotency key"),
             operation,
             code: None,
             context: None,

@@ -1,7 +1,8 @@
 //! A fresh PostgreSQL database per test, cloned from a migrated template.
 //!
 //! Reads `TILLCODE_TEST_DATABASE_URL` (an admin URL, default
-//! `postgres://postgres@127.0.0.1:5432/postgres`); Redis is in `redis.rs`.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). The template is made by
+//! [`crate::migrate::run`]: the migrations, then the ledger's functions.
 
 use std::sync::Arc;
 
@@ -13,8 +14,9 @@ use futures_util::future::join_all;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
-use crate::db::{self, DbPool};
-use crate::ledger::{self, LedgerError, Posted, Posting};
+use tillcode_db::DbPool;
+
+use crate::{LedgerError, Posted, Posting};
 
 /// The admin URL from `TILLCODE_TEST_DATABASE_URL`.
 pub fn test_database_admin_url() -> String {
@@ -70,7 +72,7 @@ fn ensure_template(admin: &mut PgConnection, admin_url: &str) -> String {
         sql_query(format!("CREATE DATABASE {building}"))
             .execute(admin)
             .expect("create template");
-        db::run_migrations(&with_database(admin_url, &building)).expect("migrate template");
+        crate::migrate::run(&with_database(admin_url, &building)).expect("migrate template");
         sql_query(format!("ALTER DATABASE {building} RENAME TO {template}"))
             .execute(admin)
             .expect("rename template");
@@ -136,7 +138,7 @@ impl TestDatabase {
     }
 
     pub fn pool(&self, size: usize) -> DbPool {
-        db::pool(&self.url, size).expect("test pool")
+        tillcode_db::pool(&self.url, size).expect("test pool")
     }
 
     /// A connection of its own, outside any pool.
@@ -161,7 +163,7 @@ impl TestDatabase {
             let barrier = barrier.clone();
             tokio::spawn(async move {
                 barrier.wait().await;
-                ledger::post(&mut conn, &posting).await
+                crate::post(&mut conn, &posting).await
             })
         });
         join_all(tasks)
