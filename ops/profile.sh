@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a redemption's time goes: a release `tillcode-api` under the goose
 # workload `redeem`, against a private PostgreSQL with pg_stat_statements
-# (track = all, so the statements inside `ledger_post_batch` and the
+# (track = all, so the statements inside `ledger_post_batch_v1` and the
 # foreign-key triggers are counted) and a private Redis, then
 #   - the rate, latency and CPU split (goose-load's summary),
 #   - the statements by total time (calls, us per call),

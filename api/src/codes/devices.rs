@@ -6,7 +6,7 @@
 //! keeps only devices that were active when read, for [`FRESH_FOR`], and the
 //! request path treats what it holds as a first opinion: the posting
 //! statement checks the status and raises the floor in its own transaction
-//! (`ledger_post_batch`), so a device revoked a moment ago, or a token below
+//! (`ledger_post_batch_v1`), so a device revoked a moment ago, or a token below
 //! a floor this cache has not seen move, is still refused there, and
 //! `ledger::post`'s diagnosis says why. A cached floor is a floor the
 //! device had at some point, and floors only rise, so a token at or below

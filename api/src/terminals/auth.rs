@@ -43,7 +43,7 @@ pub enum Require {
     AnyStatus,
     /// `POST /v1/redemptions`, the till's hot path: the terminal comes from
     /// [`TerminalCache`] and its status is not read here (only on a cache
-    /// miss). `ledger_post_batch` refuses a posting whose terminal is not
+    /// miss). `ledger_post_batch_v1` refuses a posting whose terminal is not
     /// active in the debit's own transaction, and every other answer of the
     /// call first asks [`require_active`]. Saves a database round trip per
     /// redemption.
