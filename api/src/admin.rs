@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::staff::{self, Role};
-use crate::terminals::enrollment;
+use crate::terminals::enrollment::{self, TerminalAction, no_terminal_for};
 
 #[derive(Subcommand)]
 pub enum AdminCommand {
@@ -57,15 +57,11 @@ fn print(value: &impl Serialize) -> Result<(), ApiError> {
 async fn change_status(
     conn: &mut AsyncPgConnection,
     terminal: Uuid,
-    from: &[&str],
-    to: &str,
+    action: TerminalAction,
 ) -> Result<(), ApiError> {
-    match enrollment::set_status(conn, None, terminal, from, to, "operator").await? {
+    match enrollment::set_status(conn, None, terminal, action, "operator").await? {
         Some(view) => print(&view),
-        None => Err(ApiError::client(
-            ProblemType::NotFound,
-            format!("no terminal {terminal} in status {}", from.join(" or ")),
-        )),
+        None => Err(no_terminal_for(terminal, action)),
     }
 }
 
@@ -92,19 +88,13 @@ pub async fn run(conn: &mut AsyncPgConnection, command: AdminCommand) -> Result<
         }
         AdminCommand::Terminals { merchant } => print(&enrollment::list(conn, merchant).await?),
         AdminCommand::ApproveTerminal { terminal } => {
-            change_status(conn, terminal, &["pending", "suspended"], "active").await
+            change_status(conn, terminal, TerminalAction::Approve).await
         }
         AdminCommand::SuspendTerminal { terminal } => {
-            change_status(conn, terminal, &["active"], "suspended").await
+            change_status(conn, terminal, TerminalAction::Suspend).await
         }
         AdminCommand::RevokeTerminal { terminal } => {
-            change_status(
-                conn,
-                terminal,
-                &["pending", "active", "suspended"],
-                "revoked",
-            )
-            .await
+            change_status(conn, terminal, TerminalAction::Revoke).await
         }
     }
 }

@@ -299,7 +299,7 @@ async fn a_device_revoked_by_another_server_while_this_one_remembers_it_pays_not
     // Another API process revokes the phone: this one is not told.
     diesel::update(devices::table.filter(devices::id.eq(s.phone.device)))
         .set((
-            devices::status.eq("revoked"),
+            devices::status.eq(crate::db::DeviceStatus::Revoked),
             devices::revoked_at.eq(diesel::dsl::now),
             devices::totp_secret.eq(None::<Vec<u8>>),
         ))

@@ -500,7 +500,7 @@ struct TerminalRow {
     #[diesel(sql_type = Text)]
     name: String,
     #[diesel(sql_type = Text)]
-    status: String,
+    status: crate::db::TerminalStatus,
     #[diesel(sql_type = diesel::sql_types::Bytea)]
     public_key: Vec<u8>,
     #[diesel(sql_type = Timestamptz)]
@@ -549,17 +549,6 @@ pub async fn terminals(
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// What each action may change, and to what; the same rules as the
-/// operator's `admin` commands.
-fn transition(action: &str) -> Option<(&'static [&'static str], &'static str)> {
-    match action {
-        "approve" => Some((&["pending", "suspended"], "active")),
-        "suspend" => Some((&["active"], "suspended")),
-        "revoke" => Some((&["pending", "active", "suspended"], "revoked")),
-        _ => None,
-    }
-}
-
 /// Approve (or resume), suspend or revoke a terminal of this merchant.
 #[utoipa::path(post, path = "/v1/dashboard/terminals/{id}/{action}", tag = "dashboard",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "approve, suspend or revoke"),
@@ -574,23 +563,16 @@ pub async fn change_terminal(
 ) -> Result<HttpResponse, ApiError> {
     session.require_change()?;
     let (terminal, action) = path.into_inner();
-    let (from, to) = transition(&action)
+    let action = enrollment::TerminalAction::parse(&action)
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such action"))?;
     let by = format!("staff:{}", session.staff);
     let mut conn = state.db_conn().await?;
-    match enrollment::set_status(&mut conn, Some(session.merchant), terminal, from, to, &by).await?
-    {
+    match enrollment::set_status(&mut conn, Some(session.merchant), terminal, action, &by).await? {
         Some(view) => {
-            tracing::info!(merchant = %session.merchant, %terminal, staff = %session.staff, to, "terminal status changed");
+            tracing::info!(merchant = %session.merchant, %terminal, staff = %session.staff, to = %view.status, "terminal status changed");
             Ok(HttpResponse::Ok().json(view))
         }
-        None => Err(ApiError::client(
-            ProblemType::NotFound,
-            format!(
-                "no terminal {terminal} here in status {}",
-                from.join(" or ")
-            ),
-        )),
+        None => Err(enrollment::no_terminal_for(terminal, action)),
     }
 }
 

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::DeviceName;
 use crate::codes::online;
 use crate::customers::session::DeviceSession;
+use crate::db::DeviceStatus;
 use crate::error::ApiError;
 use crate::schema::devices;
 use crate::state::AppState;
@@ -21,7 +22,7 @@ pub struct DeviceView {
     pub device_id: Uuid,
     pub name: String,
     /// `pending` (linked, awaiting approval), `active` or `revoked`.
-    pub status: String,
+    pub status: DeviceStatus,
     pub fingerprint: String,
     /// True for the device making this request.
     pub current: bool,
@@ -40,7 +41,7 @@ pub async fn list(
     type Row = (
         Uuid,
         String,
-        String,
+        DeviceStatus,
         Vec<u8>,
         DateTime<Utc>,
         Option<DateTime<Utc>>,
@@ -160,9 +161,9 @@ pub async fn mark_revoked(
     let mine = devices::table
         .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
         .filter(devices::customer_id.eq(Uuid::from(session.customer)))
-        .filter(devices::status.ne("revoked"));
+        .filter(devices::status.ne(DeviceStatus::Revoked));
     let revoke = (
-        devices::status.eq("revoked"),
+        devices::status.eq(DeviceStatus::Revoked),
         devices::revoked_at.eq(diesel::dsl::now),
         devices::totp_secret.eq(None::<Vec<u8>>),
     );

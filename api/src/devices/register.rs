@@ -19,6 +19,7 @@ use uuid::Uuid;
 use super::{DeviceName, challenge, decode_hex};
 use crate::bearer;
 use crate::customers::session::{CustomerSession, DEVICE_SESSION_TTL, DEVICE_TOKEN, DeviceSession};
+use crate::db::DeviceStatus;
 use crate::error::ApiError;
 use crate::schema::devices;
 use crate::state::AppState;
@@ -102,7 +103,7 @@ pub async fn register(
         session.customer.into(),
         &name,
         &key_bytes,
-        "active",
+        DeviceStatus::Active,
     )
     .await?;
     tracing::info!(merchant = %session.merchant, device = %device.device_id, "device registered");
@@ -117,7 +118,7 @@ pub async fn insert_device(
     customer: Uuid,
     name: &DeviceName,
     public_key: &[u8; 32],
-    status: &str,
+    status: DeviceStatus,
 ) -> Result<RegisteredDevice, ApiError> {
     for _ in 0..5 {
         let device_id = Uuid::now_v7();
@@ -210,7 +211,7 @@ pub async fn open_session(
     let signature: [u8; 64] = decode_hex("signature", &body.signature)?;
     consume_challenge(&state, &challenge).await?;
     let mut conn = state.db_conn().await?;
-    let device: Option<(Uuid, Vec<u8>, String)> = devices::table
+    let device: Option<(Uuid, Vec<u8>, DeviceStatus)> = devices::table
         .find((Uuid::from(body.merchant_id), device_id))
         .select((devices::customer_id, devices::public_key, devices::status))
         .first(&mut conn)
@@ -229,7 +230,7 @@ pub async fn open_session(
         &signature,
     )
     .map_err(|_| invalid_signature())?;
-    if status != "active" {
+    if status != DeviceStatus::Active {
         return Err(ApiError::client(
             ProblemType::DeviceRevoked,
             format!("this device is {status}, not active"),

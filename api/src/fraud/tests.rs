@@ -180,8 +180,7 @@ async fn a_terminal_that_keeps_submitting_bad_codes_is_suspended_and_a_manager_c
         &mut state.db_conn().await.unwrap(),
         None,
         terminal.id,
-        &["suspended"],
-        "active",
+        crate::terminals::enrollment::TerminalAction::Approve,
         "manager",
     )
     .await

@@ -23,6 +23,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::customers::session::DeviceSession;
+use crate::db::DeviceStatus;
 use crate::devices::register::{RegisteredDevice, insert_device};
 use crate::devices::{DeviceName, decode_hex};
 use crate::error::ApiError;
@@ -303,7 +304,15 @@ pub async fn join(
     }
     let inserted = async {
         let mut db = state.db_conn().await?;
-        insert_device(&mut db, merchant, customer, &name, &key_bytes, "pending").await
+        insert_device(
+            &mut db,
+            merchant,
+            customer,
+            &name,
+            &key_bytes,
+            DeviceStatus::Pending,
+        )
+        .await
     }
     .await;
     let device = match inserted {
@@ -353,16 +362,16 @@ async fn decide(
         let pending = devices::table
             .find((Uuid::from(session.merchant), device))
             .filter(devices::customer_id.eq(Uuid::from(session.customer)))
-            .filter(devices::status.eq("pending"));
+            .filter(devices::status.eq(DeviceStatus::Pending));
         if approve {
             diesel::update(pending)
-                .set(devices::status.eq("active"))
+                .set(devices::status.eq(DeviceStatus::Active))
                 .execute(&mut conn)
                 .await?;
         } else {
             diesel::update(pending)
                 .set((
-                    devices::status.eq("revoked"),
+                    devices::status.eq(DeviceStatus::Revoked),
                     devices::revoked_at.eq(diesel::dsl::now),
                     devices::totp_secret.eq(None::<Vec<u8>>),
                 ))

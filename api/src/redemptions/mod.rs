@@ -148,8 +148,7 @@ impl<T> SignedCall<T> {
             &mut conn,
             Some(self.terminal.merchant),
             self.terminal.id,
-            &["active"],
-            "suspended",
+            crate::terminals::enrollment::TerminalAction::Suspend,
             "auto: too many refused codes",
         )
         .await?;

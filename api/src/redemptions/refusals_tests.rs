@@ -141,8 +141,7 @@ async fn a_code_sent_by_a_terminal_revoked_behind_the_servers_cache_pays_at_an_h
         &mut t.app.db.connect().await,
         None,
         t.terminal.id,
-        &["active"],
-        "revoked",
+        crate::terminals::enrollment::TerminalAction::Revoke,
         "test",
     )
     .await

@@ -249,18 +249,21 @@ async fn a_tampered_body_unsigned_request_or_missing_idempotency_key_is_refused(
 async fn suspended_and_revoked_terminals_are_refused_on_their_next_request() {
     let t = till().await;
     let state = t.app.state();
-    for status in ["suspended", "revoked"] {
+    for action in [
+        crate::terminals::enrollment::TerminalAction::Suspend,
+        crate::terminals::enrollment::TerminalAction::Revoke,
+    ] {
         crate::terminals::enrollment::set_status(
             &mut state.db_conn().await.unwrap(),
             None,
             t.terminal.id,
-            &["active", "suspended"],
-            status,
+            action,
             "test",
         )
         .await
         .unwrap()
         .unwrap();
+        let status = action.transition().1.as_str();
         let (code, body) = t
             .terminal
             .redeem(&t.app, &t.phone.offline_code(now_ms()), 1, status)
@@ -307,8 +310,7 @@ async fn a_terminal_suspended_while_this_server_remembers_it_is_refused_by_the_p
         &mut state.db_conn().await.unwrap(),
         None,
         t.terminal.id,
-        &["active"],
-        "suspended",
+        crate::terminals::enrollment::TerminalAction::Suspend,
         "test",
     )
     .await

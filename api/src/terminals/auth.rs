@@ -17,6 +17,7 @@ use tillcode_protocol::http_signature::{
 use tillcode_protocol::{MerchantId, ProblemType};
 use uuid::Uuid;
 
+use crate::db::TerminalStatus;
 use crate::error::ApiError;
 use crate::schema::terminals;
 use crate::shared_lru::SharedLru;
@@ -31,7 +32,7 @@ pub struct Terminal {
     pub name: String,
     /// As read when the request was authenticated; `None` when the request
     /// leaves it to the posting ([`Require::ActiveAtPosting`]).
-    pub status: Option<String>,
+    pub status: Option<TerminalStatus>,
     pub public_key: Vec<u8>,
 }
 
@@ -168,10 +169,10 @@ async fn check(
         return Err(refused(HttpSignatureError::Replayed));
     }
     if require != Require::AnyStatus
-        && let Some(status) = &terminal.status
-        && status != "active"
+        && let Some(status) = terminal.status
+        && status != TerminalStatus::Active
     {
-        return Err(not_active(status));
+        return Err(not_active(status.as_str()));
     }
     Ok(terminal)
 }
@@ -192,17 +193,17 @@ pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(),
         // Read, and required to be active, at authentication.
         return Ok(());
     }
-    let status: Option<String> = terminals::table
+    let status: Option<TerminalStatus> = terminals::table
         .filter(terminals::id.eq(terminal.id))
         .select(terminals::status)
         .first(&mut *state.db_conn().await?)
         .await
         .optional()?;
-    let status = status.unwrap_or_else(|| "gone".to_owned());
-    if status == "active" {
-        return Ok(());
-    }
-    let error = not_active(&status);
+    let error = match status {
+        Some(TerminalStatus::Active) => return Ok(()),
+        Some(status) => not_active(status.as_str()),
+        None => not_active("gone"),
+    };
     let seen = crate::fraud::Seen {
         terminal: Some(terminal.id),
         store: Some(terminal.store),
@@ -214,7 +215,7 @@ pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(),
 
 async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> {
     let mut conn = state.db_conn().await?;
-    let row: Option<(Uuid, Uuid, String, String, Vec<u8>)> = terminals::table
+    let row: Option<(Uuid, Uuid, String, TerminalStatus, Vec<u8>)> = terminals::table
         .filter(terminals::id.eq(id))
         .select((
             terminals::merchant_id,

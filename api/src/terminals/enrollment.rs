@@ -21,6 +21,7 @@ use tillcode_protocol::{
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::db::TerminalStatus;
 use crate::devices::{DeviceName, decode_hex};
 use crate::error::ApiError;
 use crate::rate_limit::{self, Limit};
@@ -118,8 +119,7 @@ pub struct TerminalView {
     pub merchant_id: Uuid,
     pub store_id: Uuid,
     pub name: String,
-    /// `pending`, `active`, `suspended` or `revoked`.
-    pub status: String,
+    pub status: TerminalStatus,
     /// What the approving manager compares with the terminal's screen.
     pub fingerprint: String,
 }
@@ -130,7 +130,7 @@ impl TerminalView {
         merchant: Uuid,
         store: Uuid,
         name: String,
-        status: String,
+        status: TerminalStatus,
         public_key: &[u8],
     ) -> Self {
         Self {
@@ -277,22 +277,67 @@ pub async fn enroll(
         merchant,
         store,
         name.as_str().to_owned(),
-        "pending".to_owned(),
+        TerminalStatus::Pending,
         &key_bytes,
     )))
 }
 
-/// Changes a terminal's status (approve, suspend, resume, revoke); `from`
-/// lists the statuses it may leave. Returns the terminal, or `None` when it
-/// does not exist or is in no status of `from`.
+/// What a manager (or the server itself) may do to a terminal's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TerminalAction {
+    /// Lets a pending terminal sell, or resumes a suspended one.
+    Approve,
+    Suspend,
+    /// For good.
+    Revoke,
+}
+
+impl TerminalAction {
+    /// The dashboard's path segment and the operator command's verb.
+    pub fn parse(action: &str) -> Option<Self> {
+        match action {
+            "approve" => Some(Self::Approve),
+            "suspend" => Some(Self::Suspend),
+            "revoke" => Some(Self::Revoke),
+            _ => None,
+        }
+    }
+
+    /// The statuses the action may leave, and the one it leads to.
+    pub fn transition(self) -> (&'static [TerminalStatus], TerminalStatus) {
+        use TerminalStatus::{Active, Pending, Revoked, Suspended};
+        match self {
+            Self::Approve => (&[Pending, Suspended], Active),
+            Self::Suspend => (&[Active], Suspended),
+            Self::Revoke => (&[Pending, Active, Suspended], Revoked),
+        }
+    }
+}
+
+/// The answer when [`set_status`] found no terminal to change.
+pub fn no_terminal_for(terminal: Uuid, action: TerminalAction) -> ApiError {
+    let (from, _) = action.transition();
+    let from: Vec<&str> = from.iter().map(|status| status.as_str()).collect();
+    ApiError::client(
+        ProblemType::NotFound,
+        format!(
+            "no terminal {terminal} here in status {}",
+            from.join(" or ")
+        ),
+    )
+}
+
+/// Applies `action` to a terminal (of `merchant`, unless the operator asks).
+/// Returns the terminal, or `None` when it does not exist or is in no status
+/// the action may leave.
 pub async fn set_status(
     conn: &mut diesel_async::AsyncPgConnection,
     merchant: Option<MerchantId>,
     terminal: Uuid,
-    from: &[&str],
-    to: &str,
+    action: TerminalAction,
     by: &str,
 ) -> Result<Option<TerminalView>, ApiError> {
+    let (from, to) = action.transition();
     let mut update = diesel::update(terminals::table)
         .filter(terminals::id.eq(terminal))
         .filter(terminals::status.eq_any(from))
@@ -300,7 +345,7 @@ pub async fn set_status(
     if let Some(merchant) = merchant {
         update = update.filter(terminals::merchant_id.eq(Uuid::from(merchant)));
     }
-    let row: Option<(Uuid, Uuid, String, String, Vec<u8>)> = update
+    let row: Option<(Uuid, Uuid, String, TerminalStatus, Vec<u8>)> = update
         .set((
             terminals::status.eq(to),
             terminals::updated_at.eq(diesel::dsl::now),
@@ -340,7 +385,7 @@ pub async fn list(
     if let Some(merchant) = merchant {
         query = query.filter(terminals::merchant_id.eq(Uuid::from(merchant)));
     }
-    let rows: Vec<(Uuid, Uuid, Uuid, String, String, Vec<u8>)> = query.load(conn).await?;
+    let rows: Vec<(Uuid, Uuid, Uuid, String, TerminalStatus, Vec<u8>)> = query.load(conn).await?;
     Ok(rows
         .into_iter()
         .map(|(id, merchant, store, name, status, key)| {

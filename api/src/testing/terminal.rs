@@ -57,8 +57,7 @@ pub async fn enrolled_terminal(
         &mut state.db_conn().await.unwrap(),
         None,
         id,
-        &["pending"],
-        "active",
+        crate::terminals::enrollment::TerminalAction::Approve,
         "test",
     )
     .await

@@ -249,10 +249,16 @@ async fn terminals(
             .as_str()
             .context("no terminal_id")?
             .parse()?;
-        enrollment::set_status(conn, None, id, &["pending"], "active", "load-tests")
-            .await
-            .map_err(|e| anyhow::anyhow!("approve terminal {id}: {e}"))?
-            .with_context(|| format!("terminal {id} was not pending"))?;
+        enrollment::set_status(
+            conn,
+            None,
+            id,
+            enrollment::TerminalAction::Approve,
+            "load-tests",
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("approve terminal {id}: {e}"))?
+        .with_context(|| format!("terminal {id} was not pending"))?;
         key.save(&key_path(&args.dir, id), Overwrite::Refuse)?;
         made.push(TerminalEntry { id, store });
     }
@@ -341,7 +347,7 @@ async fn phone(
         customer,
         &name,
         key.verifying_key().as_bytes(),
-        "active",
+        tillcode_api::db::DeviceStatus::Active,
     )
     .await
     .map_err(|e| anyhow::anyhow!("insert a device: {e}"))?;

@@ -40,7 +40,7 @@ pub async fn store_and_terminal(
             terminals::store_id.eq(store),
             terminals::name.eq(format!("{label} till")),
             terminals::public_key.eq(terminal_key.verifying_key().as_bytes().as_slice()),
-            terminals::status.eq("active"),
+            terminals::status.eq(tillcode_api::db::TerminalStatus::Active),
         ))
         .execute(conn)
         .await?;
@@ -67,7 +67,7 @@ pub async fn customer_with_device(
         customer,
         name,
         public_key,
-        "active",
+        tillcode_api::db::DeviceStatus::Active,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;
