@@ -19,6 +19,7 @@ pub mod http_limits;
 pub mod key_cache;
 pub mod ledger;
 pub mod links;
+pub mod local_cache;
 pub mod metrics;
 #[cfg(test)]
 mod migrations_tests;
@@ -32,7 +33,6 @@ pub mod schema;
 #[cfg(test)]
 mod security_tests;
 pub mod server;
-pub mod shared_lru;
 pub mod staff;
 pub mod state;
 pub mod telemetry;
