@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod bearer;
-pub mod cache;
 pub mod codes;
 pub mod config;
 pub mod customers;
@@ -28,6 +27,7 @@ pub mod password;
 pub mod per_thread;
 pub mod rate_limit;
 pub mod redemptions;
+pub mod redis_conn;
 pub mod routes;
 pub mod schema;
 #[cfg(test)]

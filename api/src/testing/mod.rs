@@ -19,10 +19,7 @@ use uuid::Uuid;
 
 pub use database::{TestDatabase, test_database_admin_url};
 pub use fixtures::{TEST_CALLER, TestMerchant};
-pub use redis_setup::{
-    delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_pool_sharded,
-    test_redis_url,
-};
+pub use redis_setup::{delete_redis_prefix, test_redis, test_redis_cluster, test_redis_url};
 pub use tls::TestPki;
 
 use crate::config::{Config, DatabaseConfig, Secret};
@@ -50,7 +47,7 @@ impl TestApp {
         crate::state::AppState {
             ledger: crate::ledger::Writer::start(db.clone(), Default::default(), metrics.clone()),
             db: crate::db::DbPools::single(db),
-            redis: test_redis_pool(8),
+            redis: test_redis(),
             redis_prefix: self.redis_prefix.clone(),
             metrics,
             settings: Default::default(),
@@ -91,7 +88,6 @@ impl TestApp {
             },
             redis_url: Secret::new(test_redis_url()),
             redis_cluster: test_redis_cluster(),
-            redis_pool_size: 4,
             redis_prefix: redis_prefix.to_owned(),
             bind: "127.0.0.1:0".parse().expect("address"),
             shutdown_timeout: std::time::Duration::from_secs(5),
