@@ -65,9 +65,6 @@ pub struct Config {
     /// URL, because one seed URL is a valid way to name a whole cluster.
     /// The prefix must then hold no `{` or `}`: keys carry hash tags.
     pub redis_cluster: bool,
-    /// `TILLCODE_REDIS_POOL_SIZE`, default 16. One server only: a cluster
-    /// shares one multiplexed connection per node.
-    pub redis_pool_size: usize,
     /// `TILLCODE_REDIS_PREFIX`, default `tillcode:`: every Redis key starts
     /// with it, so that tests and deployments can share one Redis.
     pub redis_prefix: String,
@@ -105,8 +102,8 @@ pub struct Timeouts {
     /// Postgres's `statement_timeout` on the server's connections, which
     /// also bounds waiting for a lock another session holds.
     pub database_statement: Option<Duration>,
-    /// `TILLCODE_REDIS_TIMEOUT_MS`, default 2000: waiting for a pooled Redis
-    /// connection, connecting, and each command's answer.
+    /// `TILLCODE_REDIS_TIMEOUT_MS`, default 2000: connecting to Redis, and
+    /// each command's answer.
     pub redis: Duration,
 }
 
@@ -351,7 +348,6 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             database,
             redis_url: self.redis_url(redis_cluster)?,
             redis_cluster,
-            redis_pool_size: self.pool_size("TILLCODE_REDIS_POOL_SIZE")?,
             redis_prefix,
             bind: self.parsed("TILLCODE_BIND", default_bind)?,
             shutdown_timeout: Duration::from_secs(

@@ -3,7 +3,6 @@
 
 pub mod admin;
 pub mod bearer;
-pub mod cache;
 pub mod codes;
 pub mod config;
 pub mod customers;
@@ -19,18 +18,19 @@ pub mod http_limits;
 pub mod key_cache;
 pub use tillcode_ledger as ledger;
 pub mod links;
+pub mod local_cache;
 pub mod metrics;
 pub mod openapi;
 pub mod password;
 pub use tillcode_db::per_thread;
 pub mod rate_limit;
 pub mod redemptions;
+pub mod redis_conn;
 pub mod routes;
 pub use tillcode_db::schema;
 #[cfg(test)]
 mod security_tests;
 pub mod server;
-pub mod shared_lru;
 pub mod staff;
 pub mod state;
 pub mod telemetry;

@@ -7,7 +7,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 /// Every metric the server exports, registered in its own registry (not the
@@ -25,10 +26,13 @@ pub struct Metrics {
     pub fraud_events: IntCounterVec,
     /// Time to verify a payment code, by `code_kind`.
     pub code_verification: HistogramVec,
-    /// Connection pools (`pool`: postgres, redis) by `state` (size, available, waiting).
+    /// Connection pools (`pool`: postgres) by `state` (size, available, waiting).
     pools: IntGaugeVec,
-    /// Failures to get a connection from a pool, by `pool`.
+    /// Failures to get a connection from a pool, by `pool` (postgres).
     pub pool_errors: IntCounterVec,
+    /// Redis commands that failed for want of a working connection (refused,
+    /// dropped, timed out), whether the connection was being made or used.
+    pub redis_connection_errors: IntCounter,
     /// What merchants owe customers, per program, read at scrape time.
     liability: IntGaugeVec,
     /// The ledger writers' batch sizes and posting times.
@@ -97,9 +101,12 @@ impl Metrics {
         )?;
         registry.register(Box::new(pool_errors.clone()))?;
         // Shown at zero from the start, so an alert can use rate() at once.
-        for pool in ["postgres", "redis"] {
-            pool_errors.with_label_values(&[pool]);
-        }
+        pool_errors.with_label_values(&["postgres"]);
+        let redis_connection_errors = IntCounter::new(
+            "redis_connection_errors_total",
+            "Redis commands that failed for want of a working connection (refused, dropped, timed out).",
+        )?;
+        registry.register(Box::new(redis_connection_errors.clone()))?;
         let liability = IntGaugeVec::new(
             Opts::new(
                 "ledger_liability",
@@ -116,6 +123,7 @@ impl Metrics {
             ledger,
             pools,
             pool_errors,
+            redis_connection_errors,
             liability,
             registry,
             http_request_duration,
@@ -175,23 +183,18 @@ pub async fn metrics(
 
 impl Metrics {
     /// Gauges read at scrape time: pool state, and the ledger's liability
-    /// (one aggregate query per scrape, not per request).
+    /// (one aggregate query per scrape, not per request). Redis has no pool:
+    /// one connection per worker (`redis_conn.rs`).
     async fn sample(&self, state: &crate::state::AppState) {
         let db = state.db.status();
-        let redis = state.redis.status();
-        for (pool, size, available, waiting) in [
-            ("postgres", db.size, db.available, db.waiting),
-            ("redis", redis.size, redis.available, redis.waiting),
+        for (state, value) in [
+            ("size", db.size),
+            ("available", db.available),
+            ("waiting", db.waiting),
         ] {
             self.pools
-                .with_label_values(&[pool, "size"])
-                .set(size as i64);
-            self.pools
-                .with_label_values(&[pool, "available"])
-                .set(available as i64);
-            self.pools
-                .with_label_values(&[pool, "waiting"])
-                .set(waiting as i64);
+                .with_label_values(&["postgres", state])
+                .set(value as i64);
         }
         let Ok(mut conn) = state.db.get().await else {
             return;
@@ -280,6 +283,11 @@ mod gauge_tests {
         assert!(text.contains(&liability), "{text}");
         assert!(
             text.contains(r#"tillcode_pool_connections{pool="postgres",state="size"}"#),
+            "{text}"
+        );
+        assert!(!text.contains(r#"pool="redis""#), "{text}");
+        assert!(
+            text.contains("tillcode_redis_connection_errors_total 0"),
             "{text}"
         );
     }

@@ -11,8 +11,8 @@ use crate::http_limits::{self, HttpLimits};
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
 use crate::{
-    cache, codes, customers, dashboard, db, devices, error, links, openapi, redemptions, routes,
-    staff, terminals, till,
+    codes, customers, dashboard, db, devices, error, links, openapi, redemptions, redis_conn,
+    routes, staff, terminals, till,
 };
 
 /// Routes and extractor settings with the default [`HttpLimits`]; shared by
@@ -55,8 +55,8 @@ pub fn configure_with(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
 pub enum StartError {
     #[error("postgres pool: {0}")]
     Db(#[from] diesel_async::pooled_connection::deadpool::BuildError),
-    #[error("redis pool: {0}")]
-    Redis(#[from] cache::SetupError),
+    #[error("redis: {0}")]
+    Redis(#[from] redis_conn::RedisError),
     #[error("metrics: {0}")]
     Metrics(#[from] prometheus::Error),
     #[error("cannot listen: {0}")]
@@ -73,9 +73,9 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     // Read first: a wrong file stops start-up before any pool is built.
     let tls = config.tls.as_ref().map(|f| f.server_config()).transpose()?;
     let metrics = Metrics::new()?;
-    // actix's default, made explicit. Each worker thread has pools of its
-    // own (`per_thread`): the Postgres connections split between them, and a
-    // Redis pool each, with one more for the main thread.
+    // actix's default, made explicit. Each worker thread has Postgres pools
+    // of its own (`per_thread`: the connections split between them), and a
+    // Redis connection of its own (`redis_conn`, made in the factory below).
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let server_pool = |size| {
         db::server_pool(
@@ -102,12 +102,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
     let ledger = crate::ledger::Writer::start(ledger_db, batching, metrics.ledger.clone());
     let state = AppState {
         db,
-        redis: cache::pool(
+        redis: redis_conn::connect(
             &config.redis_urls(),
             config.redis_cluster,
-            config.redis_pool_size,
             Some(config.timeouts.redis),
-            workers + 1,
+            metrics.redis_connection_errors.clone(),
         )?,
         redis_prefix: config.redis_prefix.clone(),
         metrics: metrics.clone(),
@@ -117,12 +116,11 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
         terminals: Default::default(),
         ledger,
     };
-    let state = web::Data::new(state);
     let metrics = web::Data::new(metrics);
     let limits = config.http;
     let server = HttpServer::new(move || {
         App::new()
-            .app_data(state.clone())
+            .app_data(web::Data::new(state.for_this_thread()))
             .app_data(metrics.clone())
             .wrap(from_fn(error::plain_errors_as_problems))
             .wrap(from_fn(http_limits::body_deadline))

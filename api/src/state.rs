@@ -1,12 +1,15 @@
-use crate::cache::RedisPool;
 use crate::db::DbPools;
 use crate::error::ApiError;
+use crate::redis_conn::Redis;
 
-/// What every handler may use. Cheap to clone: pools are handles.
+/// What every handler may use. Cheap to clone: pools, connections and
+/// caches are handles.
 #[derive(Clone)]
 pub struct AppState {
     pub db: DbPools,
-    pub redis: RedisPool,
+    /// This thread's connection to Redis (one per HTTP worker: see
+    /// [`AppState::for_this_thread`]).
+    pub redis: Redis,
     /// Prefix of every Redis key this server writes.
     pub redis_prefix: String,
     pub metrics: crate::metrics::Metrics,
@@ -50,10 +53,19 @@ impl AppState {
         })
     }
 
-    pub async fn redis_conn(&self) -> Result<crate::cache::RedisConn, ApiError> {
-        self.redis.get().await.map_err(|e| {
-            self.metrics.pool_errors.with_label_values(&["redis"]).inc();
-            ApiError::Unavailable(format!("redis pool: {e}"))
-        })
+    /// The same state with a Redis connection of its own, for an HTTP
+    /// worker (`server.rs`); everything else is shared.
+    pub fn for_this_thread(&self) -> Self {
+        Self {
+            redis: self.redis.for_this_thread(),
+            ..self.clone()
+        }
+    }
+
+    pub async fn redis_conn(&self) -> Result<crate::redis_conn::RedisConn, ApiError> {
+        self.redis
+            .get()
+            .await
+            .map_err(|e| ApiError::Unavailable(format!("redis: {e}")))
     }
 }

@@ -12,23 +12,26 @@
 //! device had at some point, and floors only rise, so a token at or below
 //! it is refused early without being wrong.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use moka::future::Cache;
 use tillcode_protocol::MerchantId;
 use tillcode_protocol::offline_token::DEVICE_HANDLE_LEN;
 use uuid::Uuid;
 
+use crate::db::DeviceStatus;
 use crate::error::ApiError;
+use crate::local_cache;
 use crate::schema::{accounts, customers, devices};
-use crate::shared_lru::SharedLru;
 use crate::state::AppState;
 
 /// Devices kept (about 200 bytes each): those of the customers who paid in
 /// the last minute, at a chain's peak.
-pub const CAPACITY: usize = 50_000;
+pub const CAPACITY: u64 = 50_000;
 
 /// How long a cached device is used before it is read again. It bounds how
 /// long a revoked device's codes get as far as the posting statement (which
@@ -43,7 +46,7 @@ pub struct DeviceRow {
     pub customer: Uuid,
     pub customer_name: String,
     pub public_key: Vec<u8>,
-    pub status: String,
+    pub status: DeviceStatus,
     /// Only read for numeric codes, which never come from the cache.
     pub totp_secret: Option<Vec<u8>>,
     pub last_offline_issued_at_ms: i64,
@@ -82,45 +85,83 @@ impl CacheKey {
 
 /// Active devices recently read, by how codes name them.
 #[derive(Clone)]
-pub struct DeviceCache(SharedLru<CacheKey, (Instant, Arc<DeviceRow>)>);
+pub struct DeviceCache(Cache<CacheKey, Arc<DeviceRow>>);
 
 impl Default for DeviceCache {
     fn default() -> Self {
-        Self::with_capacity(CAPACITY)
+        Self::new(CAPACITY, FRESH_FOR)
     }
 }
 
+/// Why a device read was not cached.
+enum NotKept {
+    /// No such device.
+    Missing,
+    /// Pending or revoked: read again each time.
+    Inactive(Arc<DeviceRow>),
+    Failed(ApiError),
+}
+
 impl DeviceCache {
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self(SharedLru::with_capacity(capacity))
+    fn new(capacity: u64, fresh_for: Duration) -> Self {
+        Self(
+            Cache::builder()
+                .max_capacity(capacity)
+                .time_to_live(fresh_for)
+                // For `forget`: a device is cached under each name it was read by.
+                .support_invalidation_closures()
+                .build(),
+        )
     }
 
-    fn get(&self, key: &CacheKey) -> Option<Arc<DeviceRow>> {
-        match self.0.get(key) {
-            Some((read_at, row)) if read_at.elapsed() < FRESH_FOR => Some(row),
-            Some(_) => {
-                self.0.remove(key);
-                None
-            }
-            None => None,
+    /// The device `key` names: cached, or from `read` when not, then kept if
+    /// active. Requests that miss the same key at the same time share one
+    /// read.
+    async fn find(
+        &self,
+        key: CacheKey,
+        read: impl Future<Output = Result<Option<DeviceRow>, ApiError>>,
+    ) -> Result<Option<Arc<DeviceRow>>, ApiError> {
+        let found = self
+            .0
+            .try_get_with(key, async {
+                match read.await {
+                    Ok(Some(row)) if row.status == DeviceStatus::Active => {
+                        Ok(Arc::new(DeviceRow {
+                            totp_secret: None,
+                            ..row
+                        }))
+                    }
+                    Ok(Some(row)) => Err(NotKept::Inactive(Arc::new(row))),
+                    Ok(None) => Err(NotKept::Missing),
+                    Err(e) => Err(NotKept::Failed(e)),
+                }
+            })
+            .await;
+        match found {
+            Ok(row) => Ok(Some(row)),
+            Err(not_kept) => match Arc::try_unwrap(not_kept) {
+                Ok(NotKept::Failed(e)) => Err(e),
+                Ok(NotKept::Inactive(row)) => Ok(Some(row)),
+                Ok(NotKept::Missing) => Ok(None),
+                Err(shared) => match &*shared {
+                    NotKept::Failed(e) => Err(local_cache::again(e)),
+                    NotKept::Inactive(row) => Ok(Some(Arc::clone(row))),
+                    NotKept::Missing => Ok(None),
+                },
+            },
         }
     }
 
-    fn put(&self, key: CacheKey, row: &DeviceRow) {
-        if row.status != "active" {
-            return;
-        }
-        let kept = DeviceRow {
-            totp_secret: None,
-            ..row.clone()
-        };
-        self.0.put(key, (Instant::now(), Arc::new(kept)));
-    }
-
-    /// Drops `device` from the cache: called when this process revokes it,
-    /// so that its next code is refused at once.
+    /// Drops `device` from the cache, under every name: called when this
+    /// process revokes it, so that its next code is refused at once.
     pub fn forget(&self, device: Uuid) {
-        self.0.retain(|_, (_, row)| row.id != device);
+        if let Err(e) = self.0.invalidate_entries_if(move |_, row| row.id == device) {
+            // Not expected (the cache is built for it); forget them all rather
+            // than keep a revoked device.
+            tracing::warn!(error = %e, "device cache: forgetting every device");
+            self.0.invalidate_all();
+        }
     }
 }
 
@@ -132,17 +173,15 @@ pub async fn find_device(
     by: DeviceBy<'_>,
 ) -> Result<Option<Arc<DeviceRow>>, ApiError> {
     let merchant = Uuid::from(merchant);
-    let key = CacheKey::of(merchant, by);
-    if let Some(row) = key.as_ref().and_then(|key| state.devices.get(key)) {
-        return Ok(Some(row));
+    match CacheKey::of(merchant, by) {
+        Some(key) => {
+            state
+                .devices
+                .find(key, read_device(state, merchant, by))
+                .await
+        }
+        None => Ok(read_device(state, merchant, by).await?.map(Arc::new)),
     }
-    let Some(row) = read_device(state, merchant, by).await? else {
-        return Ok(None);
-    };
-    if let Some(key) = key {
-        state.devices.put(key, &row);
-    }
-    Ok(Some(Arc::new(row)))
 }
 
 /// Devices of `merchant` with their account and customer, in the columns
@@ -185,7 +224,7 @@ async fn read_device(
         Uuid,
         Uuid,
         Vec<u8>,
-        String,
+        DeviceStatus,
         Option<Vec<u8>>,
         i64,
         i64,
@@ -241,15 +280,17 @@ async fn read_device(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
 
-    fn row(id: Uuid, status: &str) -> DeviceRow {
+    fn row(id: Uuid, status: DeviceStatus) -> DeviceRow {
         DeviceRow {
             id,
             customer: Uuid::now_v7(),
             customer_name: "Ana".into(),
             public_key: vec![1; 32],
-            status: status.into(),
+            status,
             totp_secret: Some(vec![9; 32]),
             last_offline_issued_at_ms: 0,
             last_numeric_step: 0,
@@ -257,32 +298,90 @@ mod tests {
         }
     }
 
-    #[test]
-    fn an_active_device_is_kept_without_its_totp_secret_and_found_by_the_name_it_was_read_by() {
-        let cache = DeviceCache::with_capacity(4);
+    /// A database stand-in that counts its reads.
+    #[derive(Default)]
+    struct Reads(AtomicUsize);
+
+    impl Reads {
+        async fn of(&self, row: Option<DeviceRow>) -> Result<Option<DeviceRow>, ApiError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(row)
+        }
+
+        fn count(&self) -> usize {
+            AtomicUsize::load(&self.0, Ordering::SeqCst)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_active_device_is_kept_without_its_totp_secret_and_found_by_the_name_it_was_read_by()
+    {
+        let cache = DeviceCache::default();
+        let reads = Reads::default();
         let merchant = Uuid::now_v7();
         let device = Uuid::now_v7();
         let key = CacheKey::of(merchant, DeviceBy::Handle(&[3; DEVICE_HANDLE_LEN])).unwrap();
-        cache.put(key, &row(device, "active"));
-        let kept = cache.get(&key).unwrap();
-        assert_eq!(kept.id, device);
-        assert_eq!(kept.totp_secret, None);
+        let first = cache
+            .find(key, reads.of(Some(row(device, DeviceStatus::Active))))
+            .await;
+        assert_eq!(first.unwrap().unwrap().totp_secret, None);
+        let kept = cache.find(key, reads.of(None)).await.unwrap().unwrap();
+        assert_eq!((kept.id, kept.totp_secret.clone()), (device, None));
+        assert_eq!(reads.count(), 1);
         let other_merchant =
             CacheKey::of(Uuid::now_v7(), DeviceBy::Handle(&[3; DEVICE_HANDLE_LEN])).unwrap();
-        assert!(cache.get(&other_merchant).is_none());
-        assert!(cache.get(&CacheKey::Id(merchant, device)).is_none());
+        assert!(
+            cache
+                .find(other_merchant, reads.of(None))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let by_id = CacheKey::Id(merchant, device);
+        assert!(cache.find(by_id, reads.of(None)).await.unwrap().is_none());
+        assert_eq!(reads.count(), 3);
     }
 
-    #[test]
-    fn a_device_that_is_not_active_is_never_kept() {
-        let cache = DeviceCache::with_capacity(4);
+    #[tokio::test]
+    async fn a_device_that_is_not_active_or_not_found_is_never_kept() {
+        let cache = DeviceCache::default();
+        let reads = Reads::default();
         let merchant = Uuid::now_v7();
-        for status in ["pending", "revoked"] {
+        for status in [DeviceStatus::Pending, DeviceStatus::Revoked] {
             let device = Uuid::now_v7();
             let key = CacheKey::of(merchant, DeviceBy::Id(device)).unwrap();
-            cache.put(key, &row(device, status));
-            assert!(cache.get(&key).is_none(), "{status}");
+            for _ in 0..2 {
+                let found = cache.find(key, reads.of(Some(row(device, status)))).await;
+                assert_eq!(found.unwrap().unwrap().status, status);
+            }
         }
+        let missing = CacheKey::of(merchant, DeviceBy::Id(Uuid::now_v7())).unwrap();
+        for _ in 0..2 {
+            assert!(cache.find(missing, reads.of(None)).await.unwrap().is_none());
+        }
+        assert_eq!(reads.count(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_failed_read_is_not_kept_and_says_why() {
+        let cache = DeviceCache::default();
+        let device = Uuid::now_v7();
+        let key = CacheKey::of(Uuid::now_v7(), DeviceBy::Id(device)).unwrap();
+        let failed = cache
+            .find(key, async {
+                Err(ApiError::Unavailable("postgres: down".into()))
+            })
+            .await;
+        assert_eq!(
+            failed.unwrap_err().kind(),
+            tillcode_protocol::ProblemType::ServiceUnavailable
+        );
+        let reads = Reads::default();
+        let found = cache
+            .find(key, reads.of(Some(row(device, DeviceStatus::Active))))
+            .await;
+        assert_eq!(found.unwrap().unwrap().id, device);
+        assert_eq!(reads.count(), 1);
     }
 
     #[test]
@@ -292,35 +391,69 @@ mod tests {
         assert!(CacheKey::of(merchant, DeviceBy::Handle(&[1; 3])).is_none());
     }
 
-    #[test]
-    fn a_forgotten_device_is_read_again_under_every_name() {
-        let cache = DeviceCache::with_capacity(4);
+    #[tokio::test]
+    async fn a_forgotten_device_is_read_again_under_every_name() {
+        let cache = DeviceCache::default();
+        let reads = Reads::default();
         let merchant = Uuid::now_v7();
         let (gone, kept) = (Uuid::now_v7(), Uuid::now_v7());
         let by_id = CacheKey::of(merchant, DeviceBy::Id(gone)).unwrap();
         let by_handle = CacheKey::of(merchant, DeviceBy::Handle(&[5; DEVICE_HANDLE_LEN])).unwrap();
         let other = CacheKey::of(merchant, DeviceBy::Id(kept)).unwrap();
-        cache.put(by_id, &row(gone, "active"));
-        cache.put(by_handle, &row(gone, "active"));
-        cache.put(other, &row(kept, "active"));
+        for (key, device) in [(by_id, gone), (by_handle, gone), (other, kept)] {
+            cache
+                .find(key, reads.of(Some(row(device, DeviceStatus::Active))))
+                .await
+                .unwrap();
+        }
         cache.forget(gone);
-        assert!(cache.get(&by_id).is_none());
-        assert!(cache.get(&by_handle).is_none());
-        assert_eq!(cache.get(&other).unwrap().id, kept);
+        // Read again: now revoked, and so not kept.
+        for key in [by_id, by_handle] {
+            let found = cache
+                .find(key, reads.of(Some(row(gone, DeviceStatus::Revoked))))
+                .await;
+            assert_eq!(found.unwrap().unwrap().status, DeviceStatus::Revoked);
+        }
+        let found = cache.find(other, reads.of(None)).await.unwrap().unwrap();
+        assert_eq!(found.id, kept);
+        assert_eq!(reads.count(), 5);
     }
 
-    #[test]
-    fn an_entry_older_than_fresh_for_is_read_again() {
-        let cache = DeviceCache::with_capacity(4);
+    #[tokio::test]
+    async fn an_entry_older_than_its_time_to_live_is_read_again() {
+        let cache = DeviceCache::new(4, Duration::from_millis(50));
+        let reads = Reads::default();
         let device = Uuid::now_v7();
         let key = CacheKey::of(Uuid::now_v7(), DeviceBy::Id(device)).unwrap();
-        let long_ago = Instant::now()
-            .checked_sub(FRESH_FOR)
-            .expect("the monotonic clock started over a minute ago");
         cache
-            .0
-            .put(key, (long_ago, Arc::new(row(device, "active"))));
-        assert!(cache.get(&key).is_none());
-        assert!(cache.0.is_empty());
+            .find(key, reads.of(Some(row(device, DeviceStatus::Active))))
+            .await
+            .unwrap();
+        cache.find(key, reads.of(None)).await.unwrap();
+        assert_eq!(reads.count(), 1);
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let found = cache
+            .find(key, reads.of(Some(row(device, DeviceStatus::Active))))
+            .await;
+        assert_eq!(found.unwrap().unwrap().id, device);
+        assert_eq!(reads.count(), 2);
+    }
+
+    #[tokio::test]
+    async fn requests_that_miss_one_device_together_read_it_once() {
+        let cache = DeviceCache::default();
+        let reads = Reads::default();
+        let device = Uuid::now_v7();
+        let key = CacheKey::of(Uuid::now_v7(), DeviceBy::Id(device)).unwrap();
+        let slow_read = || async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            reads.of(Some(row(device, DeviceStatus::Active))).await
+        };
+        let found =
+            futures_util::future::join_all((0..8).map(|_| cache.find(key, slow_read()))).await;
+        for one in found {
+            assert_eq!(one.unwrap().unwrap().id, device);
+        }
+        assert_eq!(reads.count(), 1);
     }
 }

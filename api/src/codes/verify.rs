@@ -23,6 +23,7 @@ use uuid::Uuid;
 use super::devices::{DeviceBy, DeviceRow, find_device};
 use super::marks::{Claimant, Sighting, release, sight};
 use super::online::{self, Presented};
+use crate::db::DeviceStatus;
 use crate::error::ApiError;
 use crate::ledger::CodeClaim;
 use crate::schema::devices;
@@ -216,7 +217,7 @@ async fn verify_online(
     let Some(device) = found else {
         return Ok(Err(CodeRejection::UnknownDevice));
     };
-    if device.status != "active" {
+    if device.status != DeviceStatus::Active {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
     Ok(Ok(accepted(
@@ -263,7 +264,7 @@ async fn verify_offline(
             },
         ));
     };
-    if device.status != "active" {
+    if device.status != DeviceStatus::Active {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
     let Ok(key) = state.keys.stored(&device.public_key) else {
@@ -315,7 +316,7 @@ async fn verify_numeric(
     let Some(device) = find_device(state, merchant, DeviceBy::Numeric(handle)).await? else {
         return Ok(Err(CodeRejection::UnknownDevice));
     };
-    if device.status != "active" {
+    if device.status != DeviceStatus::Active {
         return Ok(Err(CodeRejection::DeviceRevoked));
     }
     let failures_key = numeric_failures_key(state, device.id);

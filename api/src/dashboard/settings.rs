@@ -218,6 +218,6 @@ pub async fn put_settings(
         .execute(&mut *state.db_conn().await?)
         .await?;
     // This server uses them from its next request; the others within FRESH_FOR.
-    state.settings.forget(session.merchant);
+    state.settings.forget(session.merchant).await;
     Ok(HttpResponse::Ok().json(read(&state, merchant).await?))
 }

@@ -3,18 +3,18 @@
 //! freshness windows of offline tokens. Read on the redemption path, so kept
 //! in memory for a short while.
 
-use std::collections::HashMap;
 use std::ops::RangeInclusive;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use moka::future::Cache;
 use tillcode_protocol::MerchantId;
 use uuid::Uuid;
 
 use crate::codes::verify::TokenWindows;
 use crate::error::ApiError;
+use crate::local_cache;
 use crate::schema::merchant_settings;
 use crate::state::AppState;
 
@@ -93,35 +93,41 @@ pub const COLUMNS: (
     merchant_settings::offline_max_skew_s,
 );
 
-#[derive(Clone, Default)]
-pub struct SettingsCache(Arc<Mutex<HashMap<MerchantId, (Instant, Settings)>>>);
+/// What this server read, per merchant, for [`FRESH_FOR`]. Not bounded by
+/// a count: an entry is about 60 bytes and goes when it expires, so it holds
+/// the merchants seen in the last 30 s.
+#[derive(Clone)]
+pub struct SettingsCache(Cache<MerchantId, Settings>);
+
+impl Default for SettingsCache {
+    fn default() -> Self {
+        Self(Cache::builder().time_to_live(FRESH_FOR).build())
+    }
+}
 
 impl SettingsCache {
     /// Drops what this server read for `merchant`: its next read goes to
     /// the database.
-    pub fn forget(&self, merchant: MerchantId) {
-        if let Ok(mut cache) = self.0.lock() {
-            cache.remove(&merchant);
-        }
+    pub async fn forget(&self, merchant: MerchantId) {
+        self.0.invalidate(&merchant).await;
     }
 
+    /// The merchant's settings, read at most once per [`FRESH_FOR`] (and
+    /// once for requests that miss at the same time).
     pub async fn get(&self, state: &AppState, merchant: MerchantId) -> Result<Settings, ApiError> {
-        if let Ok(cache) = self.0.lock()
-            && let Some((read_at, settings)) = cache.get(&merchant)
-            && read_at.elapsed() < FRESH_FOR
-        {
-            return Ok(*settings);
-        }
-        let row: Option<Settings> = merchant_settings::table
-            .find(Uuid::from(merchant))
-            .select(COLUMNS)
-            .first(&mut *state.db_conn().await?)
+        self.0
+            .try_get_with(merchant, read(state, merchant))
             .await
-            .optional()?;
-        let settings = row.unwrap_or_default();
-        if let Ok(mut cache) = self.0.lock() {
-            cache.insert(merchant, (Instant::now(), settings));
-        }
-        Ok(settings)
+            .map_err(local_cache::unshare)
     }
+}
+
+async fn read(state: &AppState, merchant: MerchantId) -> Result<Settings, ApiError> {
+    let row: Option<Settings> = merchant_settings::table
+        .find(Uuid::from(merchant))
+        .select(COLUMNS)
+        .first(&mut *state.db_conn().await?)
+        .await
+        .optional()?;
+    Ok(row.unwrap_or_default())
 }

@@ -168,7 +168,7 @@ impl Window<'_> {
     /// keys must share a hash slot.
     async fn admit(
         &self,
-        conn: &mut crate::cache::RedisConn,
+        conn: &mut crate::redis_conn::RedisConn,
         limits: &[(&String, i64, i64)],
     ) -> Result<usize, ApiError> {
         // Each key is a sorted set of "0:<amount>:<claimant>" scored by the

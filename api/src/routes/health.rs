@@ -132,7 +132,7 @@ mod tests {
             .await
             .unwrap();
         assert!(
-            metrics.contains(r#"tillcode_pool_errors_total{pool="redis"} 1"#),
+            metrics.contains("tillcode_redis_connection_errors_total 1"),
             "{metrics}"
         );
     }

@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use actix_web::HttpRequest;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use moka::future::Cache;
 use tillcode_protocol::content_digest::content_digest_matches;
 use tillcode_protocol::http_signature::{
     CREATED_WINDOW_S, HttpSignatureError, KeyId, NONCE_RETENTION_S, RequestParts, check_created,
@@ -19,8 +20,8 @@ use uuid::Uuid;
 
 use crate::db::TerminalStatus;
 use crate::error::ApiError;
+use crate::local_cache;
 use crate::schema::terminals;
-use crate::shared_lru::SharedLru;
 use crate::state::AppState;
 
 /// An authenticated terminal.
@@ -52,17 +53,19 @@ pub enum Require {
 }
 
 /// Terminals kept: more than a chain has tills.
-pub const CACHE_CAPACITY: usize = 20_000;
+pub const CACHE_CAPACITY: u64 = 20_000;
 
 /// What never changes about a terminal after enrollment (merchant, store,
 /// name, key), by id, so that a redemption authenticates without reading the
-/// database. Never the status.
+/// database. Never the status, so nothing to invalidate and no time to live:
+/// suspending or revoking is a status, read by the posting or by
+/// [`require_active`].
 #[derive(Clone)]
-pub struct TerminalCache(SharedLru<Uuid, Terminal>);
+pub struct TerminalCache(Cache<Uuid, Terminal>);
 
 impl Default for TerminalCache {
     fn default() -> Self {
-        Self(SharedLru::with_capacity(CACHE_CAPACITY))
+        Self(Cache::new(CACHE_CAPACITY))
     }
 }
 
@@ -138,21 +141,39 @@ async fn check(
     };
     // A redemption takes the terminal's identity from the cache; on a miss
     // the row is read, and its status with it, so it is checked below.
-    let cached = match require {
-        Require::ActiveAtPosting => state.terminals.0.get(&terminal_id),
-        Require::Active | Require::AnyStatus => None,
+    // Requests that miss together share that read; those that waited for it
+    // get the identity only and leave the status to the posting.
+    let read_identity = |terminal: &Terminal| Terminal {
+        status: None,
+        ..terminal.clone()
     };
-    let terminal = match cached {
-        Some(terminal) => terminal,
-        None => {
+    let terminal = match require {
+        Require::ActiveAtPosting => {
+            let mut read = None;
+            let identity = state
+                .terminals
+                .0
+                .try_get_with(terminal_id, async {
+                    let terminal = find(state, terminal_id)
+                        .await?
+                        .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
+                    let identity = read_identity(&terminal);
+                    read = Some(terminal);
+                    Ok::<_, ApiError>(identity)
+                })
+                .await
+                .map_err(local_cache::unshare)?;
+            read.unwrap_or(identity)
+        }
+        Require::Active | Require::AnyStatus => {
             let terminal = find(state, terminal_id)
                 .await?
                 .ok_or_else(|| refused(HttpSignatureError::UnknownKeyId))?;
-            let identity = Terminal {
-                status: None,
-                ..terminal.clone()
-            };
-            state.terminals.0.put(terminal_id, identity);
+            state
+                .terminals
+                .0
+                .insert(terminal_id, read_identity(&terminal))
+                .await;
             terminal
         }
     };

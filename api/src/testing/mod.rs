@@ -15,10 +15,7 @@ use std::net::TcpListener;
 
 use uuid::Uuid;
 
-pub use redis_setup::{
-    delete_redis_prefix, test_redis_cluster, test_redis_pool, test_redis_pool_sharded,
-    test_redis_url,
-};
+pub use redis_setup::{delete_redis_prefix, test_redis, test_redis_cluster, test_redis_url};
 pub use tillcode_ledger::testing::{
     TEST_CALLER, TestDatabase, TestMerchant, test_database_admin_url,
 };
@@ -53,7 +50,7 @@ impl TestApp {
                 metrics.ledger.clone(),
             ),
             db: crate::db::DbPools::single(db),
-            redis: test_redis_pool(8),
+            redis: test_redis(),
             redis_prefix: self.redis_prefix.clone(),
             metrics,
             settings: Default::default(),
@@ -94,7 +91,6 @@ impl TestApp {
             },
             redis_url: Secret::new(test_redis_url()),
             redis_cluster: test_redis_cluster(),
-            redis_pool_size: 4,
             redis_prefix: redis_prefix.to_owned(),
             bind: "127.0.0.1:0".parse().expect("address"),
             shutdown_timeout: std::time::Duration::from_secs(5),

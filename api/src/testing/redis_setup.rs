@@ -3,7 +3,7 @@
 //! `TILLCODE_TEST_REDIS_CLUSTER=true` (the URL then names one or more of its
 //! nodes, comma-separated, as `TILLCODE_REDIS_URL` does).
 
-use crate::cache::{self, RedisPool};
+use crate::redis_conn::{self, Redis};
 
 /// The Redis URL from `TILLCODE_TEST_REDIS_URL`.
 pub fn test_redis_url() -> String {
@@ -23,15 +23,13 @@ fn urls(url: &str) -> Vec<&str> {
     }
 }
 
-/// A pool to the test Redis, as the server would make it (one shard).
-pub fn test_redis_pool(size: usize) -> RedisPool {
-    test_redis_pool_sharded(size, 1)
-}
-
-/// A pool to the test Redis with `shards` per-thread shards of `size`.
-pub fn test_redis_pool_sharded(size: usize, shards: usize) -> RedisPool {
+/// A connection to the test Redis, as a server's thread has one, without
+/// the server's timeout; its errors are counted nowhere.
+pub fn test_redis() -> Redis {
     let url = test_redis_url();
-    cache::pool(&urls(&url), test_redis_cluster(), size, None, shards).expect("redis pool")
+    let errors = prometheus::IntCounter::new("redis_connection_errors_total", "unregistered")
+        .expect("counter");
+    redis_conn::connect(&urls(&url), test_redis_cluster(), None, errors).expect("redis")
 }
 
 /// Deletes every key under `prefix` (synchronous: it also runs in `Drop`).

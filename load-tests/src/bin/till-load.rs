@@ -94,7 +94,6 @@ async fn scene(customers: usize) -> anyhow::Result<Scene> {
         |db, prefix| {
             let mut config = TestApp::config(db, prefix);
             config.database.pool_size = 32;
-            config.redis_pool_size = 32;
             config
         },
         format!("tillcode-load:{}:", Uuid::new_v4().simple()),
