@@ -19,7 +19,8 @@ use utoipa_swagger_ui::SwaggerUi;
     "type": "https://tillcode.dev/problems/insufficient-balance",
     "title": "Insufficient balance",
     "status": 422,
-    "detail": "the balance is 20, lower than 30"
+    "detail": "the balance is 20, lower than 30",
+    "request_id": "0198f3a2-6c1e-7b3d-9a41-2f6d8e0c5b17"
 }))]
 #[allow(dead_code)] // documentation only: the wire type is tillcode_protocol::Problem
 pub struct ProblemSchema {
@@ -29,6 +30,9 @@ pub struct ProblemSchema {
     title: String,
     status: u16,
     detail: Option<String>,
+    /// The request's id, as in its `X-Request-Id` answer header: quote it
+    /// when reporting a failure.
+    request_id: Option<String>,
 }
 
 /// What the document says besides its paths: those come from the router

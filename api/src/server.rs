@@ -5,12 +5,14 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Config;
 use crate::http_limits::{self, HttpLimits};
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
+use crate::telemetry::{self, Spans};
 use crate::{
     cache, codes, customers, dashboard, db, devices, error, links, openapi, redemptions, routes,
     staff, terminals, till,
@@ -161,7 +163,12 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
             .wrap(from_fn(error::plain_errors_as_problems))
             .wrap(from_fn(http_limits::body_deadline))
             .wrap(from_fn(metrics::record_request))
-            .wrap(actix_web::middleware::Logger::new("%U %s %Dms").log_target("tillcode::http"))
+            // A span per request with its route and id, around everything
+            // the request logs, and one `tillcode::http` line per answer.
+            .wrap(TracingLogger::<Spans>::new())
+            // Outermost: the id exists before the span, and every answer,
+            // even one made of an error no middleware answered, carries it.
+            .wrap(from_fn(telemetry::assign_request_id))
             .configure(|cfg| configure_with(cfg, &limits))
             .default_service(web::to(error::not_found))
     })
