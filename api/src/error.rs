@@ -85,7 +85,21 @@ pub fn problem_response(kind: ProblemType, detail: Option<String>) -> HttpRespon
     if status == StatusCode::SERVICE_UNAVAILABLE || kind == ProblemType::RequestInFlight {
         response.insert_header((actix_web::http::header::RETRY_AFTER, RETRY_AFTER_SECS));
     }
-    response.json(Problem::new(kind, detail))
+    response.json(ProblemBody {
+        problem: Problem::new(kind, detail),
+        request_id: crate::telemetry::current_request_id(),
+    })
+}
+
+/// A problem as answered: the request's id beside the RFC 9457 members
+/// (an extension member, which clients that do not know it ignore), so that
+/// a client's report of a failure leads to its log lines.
+#[derive(serde::Serialize)]
+struct ProblemBody {
+    #[serde(flatten)]
+    problem: Problem,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<crate::telemetry::RequestId>,
 }
 
 static PROBLEM_JSON: std::sync::LazyLock<actix_web::mime::Mime> = std::sync::LazyLock::new(|| {
@@ -163,7 +177,8 @@ pub fn query_config() -> web::QueryConfig {
     })
 }
 
-/// Middleware: an error answer that is not yet a problem becomes one, so
+/// Middleware: an error answer that is not yet a problem becomes one (with
+/// the request's id, as every problem built here), so
 /// that what actix answers by itself (a `web::Bytes` body over the limit or
 /// cut short, a malformed header an extractor refused) has a stable type
 /// like everything else. The status is kept whenever a type has it.

@@ -128,11 +128,7 @@ async fn run(command: Command) -> Result<(), CliError> {
             admin::run(&mut conn, command).await?;
         }
         Command::Openapi => {
-            use utoipa::OpenApi;
-            println!(
-                "{}",
-                tillcode_api::openapi::ApiDoc::openapi().to_pretty_json()?
-            );
+            println!("{}", tillcode_api::openapi::document().to_pretty_json()?);
         }
         Command::VerifyLedger { textfile: out } => {
             let mut conn = AsyncPgConnection::establish(env.database()?.url.expose()).await?;

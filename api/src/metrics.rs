@@ -4,6 +4,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::get;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 use prometheus::{
@@ -148,15 +149,15 @@ pub async fn record_request(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let recorder = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().as_str().to_owned();
     let response = next.call(req).await?;
-    if let Some(metrics) = metrics {
+    if let Some(recorder) = recorder {
         let route = response
             .request()
             .match_pattern()
             .unwrap_or_else(|| "unmatched".to_owned());
-        metrics
+        recorder
             .http_request_duration
             .with_label_values(&[method.as_str(), route.as_str(), response.status().as_str()])
             .observe(started.elapsed().as_secs_f64());
@@ -164,8 +165,9 @@ pub async fn record_request(
     Ok(response)
 }
 
-#[utoipa::path(get, path = "/metrics", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain")))]
+#[get("/metrics")]
 pub async fn metrics(
     metrics: web::Data<Metrics>,
     state: web::Data<crate::state::AppState>,

@@ -1,5 +1,7 @@
 //! The OpenAPI 3.1 document, generated from the handlers, and its UI.
 
+use std::sync::LazyLock;
+
 use tillcode_protocol::ProblemType;
 use utoipa::openapi::path::ParameterIn;
 use utoipa::openapi::schema::{AdditionalProperties, Schema};
@@ -8,6 +10,7 @@ use utoipa::openapi::security::{
 };
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// An RFC 9457 problem, as every error response carries it.
@@ -16,7 +19,8 @@ use utoipa_swagger_ui::SwaggerUi;
     "type": "https://tillcode.dev/problems/insufficient-balance",
     "title": "Insufficient balance",
     "status": 422,
-    "detail": "the balance is 20, lower than 30"
+    "detail": "the balance is 20, lower than 30",
+    "request_id": "0198f3a2-6c1e-7b3d-9a41-2f6d8e0c5b17"
 }))]
 #[allow(dead_code)] // documentation only: the wire type is tillcode_protocol::Problem
 pub struct ProblemSchema {
@@ -26,60 +30,17 @@ pub struct ProblemSchema {
     title: String,
     status: u16,
     detail: Option<String>,
+    /// The request's id, as in its `X-Request-Id` answer header: quote it
+    /// when reporting a failure.
+    request_id: Option<String>,
 }
 
+/// What the document says besides its paths: those come from the router
+/// ([`document`]).
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tillcode API", description = "Rewards redemption at the till."),
-    paths(
-        crate::routes::health::healthz,
-        crate::routes::health::readyz,
-        crate::metrics::metrics,
-        crate::customers::sign_in::sign_up,
-        crate::customers::sign_in::sign_in,
-        crate::customers::me::balance,
-        crate::customers::me::history,
-        crate::customers::me::change_password,
-        crate::devices::challenge::create,
-        crate::devices::register::register,
-        crate::devices::register::open_session,
-        crate::devices::manage::list,
-        crate::devices::manage::rename,
-        crate::devices::manage::revoke,
-        crate::codes::online::issue,
-        crate::links::create,
-        crate::links::status,
-        crate::links::join,
-        crate::links::approve,
-        crate::links::reject,
-        crate::terminals::enrollment::enroll,
-        crate::terminals::me,
-        crate::redemptions::redeem::redeem,
-        crate::redemptions::accrue::accrue,
-        crate::redemptions::reverse::void,
-        crate::redemptions::reverse::refund,
-        crate::redemptions::recent::recent,
-        crate::staff::session::sign_in,
-        crate::staff::session::sign_out,
-        crate::staff::session::me,
-        crate::dashboard::api::overview,
-        crate::dashboard::api::stores,
-        crate::dashboard::api::customers,
-        crate::dashboard::api::history,
-        crate::dashboard::api::terminals,
-        crate::dashboard::api::change_terminal,
-        crate::dashboard::api::create_enrollment,
-        crate::dashboard::api::export_ledger,
-        crate::dashboard::fraud::fraud,
-        crate::dashboard::anomalies::anomalies,
-        crate::dashboard::settings::get_settings,
-        crate::dashboard::settings::put_settings,
-        crate::dashboard::actions::adjust,
-        crate::dashboard::actions::unlock_numeric,
-        crate::dashboard::devices::customer_devices,
-    ),
     components(schemas(ProblemSchema)),
-    modifiers(&BearerTokens, &ProblemResponses, &FlattenedParts),
     tags(
         (name = "operations", description = "Health, readiness and metrics"),
         (name = "customers", description = "Sign-up, sign-in, balance, history, password"),
@@ -300,10 +261,33 @@ impl Modify for FlattenedParts {
     }
 }
 
+/// The OpenAPI document: every route [`crate::server::routes`] registers
+/// with `service` (utoipa-actix-web gathers each handler's
+/// `#[utoipa::path]` as it registers it, and the schemas it names), with
+/// [`ApiDoc`]'s title, tags and schemas, then the modifiers that need every
+/// path in place (security schemes, the problems every operation may
+/// answer, flattened schemas). Built once per process.
+pub fn document() -> utoipa::openapi::OpenApi {
+    static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+        // An app that is never served: only its paths are kept.
+        let (_, mut doc) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(crate::server::routes)
+            .split_for_parts();
+        let modifiers: [&dyn Modify; 3] = [&BearerTokens, &ProblemResponses, &FlattenedParts];
+        for modifier in modifiers {
+            modifier.modify(&mut doc);
+        }
+        doc
+    });
+    DOCUMENT.clone()
+}
+
 /// `/docs/` (the UI, with assets compiled into the binary: no network
 /// needed) and `/openapi.json`.
 pub fn service() -> SwaggerUi {
-    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", ApiDoc::openapi())
+    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", document())
 }
 
 #[cfg(test)]

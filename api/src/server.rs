@@ -5,11 +5,14 @@ use std::net::TcpListener;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::config::Config;
 use crate::http_limits::{self, HttpLimits};
 use crate::metrics::{self, Metrics};
 use crate::state::AppState;
+use crate::telemetry::{self, Spans};
 use crate::{
     codes, customers, dashboard, db, devices, error, links, openapi, redemptions, redis_conn,
     routes, staff, terminals, till,
@@ -21,25 +24,47 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     configure_with(cfg, &HttpLimits::default());
 }
 
-/// Routes and extractor settings under `limits`.
+/// Routes and extractor settings under `limits`: [`routes`], then
+/// `/openapi.json` (the document of those routes) and its UI under `/docs/`.
 pub fn configure_with(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
     cfg.app_data(limits.json_config())
         .app_data(limits.payload_config())
         .app_data(web::Data::new(*limits))
         .app_data(error::path_config())
-        .app_data(error::query_config())
-        .route("/healthz", web::get().to(routes::health::healthz))
-        .route("/readyz", web::get().to(routes::health::readyz))
-        .route("/metrics", web::get().to(metrics::metrics))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header(("Location", "/docs/"))
-                    .finish()
-            }),
-        )
-        .service(openapi::service())
+        .app_data(error::query_config());
+    // The paths this collects are dropped: `openapi::document` collects
+    // the same from the same function.
+    routes(&mut ServiceConfig::new(cfg));
+    cfg.service(openapi::service());
+}
+
+/// Routes the server answers but deliberately leaves out of the OpenAPI
+/// document: the UI and the document themselves, and the two web apps'
+/// pages and assets. [`routes`] registers these, and only these, without
+/// documenting them (`openapi/tests.rs` checks it against the router).
+pub const UNDOCUMENTED: &[&str] = &[
+    "/docs",
+    "/docs/{_:.*}",
+    "/openapi.json",
+    "/till",
+    "/till/",
+    "/till/{file}",
+    "/dashboard",
+    "/dashboard/",
+    "/dashboard/{file}",
+];
+
+/// Every route the server answers, in one list for the router and the
+/// OpenAPI document. A handler registered with `service` carries its method
+/// and path in its actix-web macro (`#[post("/v1/redemptions")]`) and its
+/// documentation in `#[utoipa::path]`; registering it is what puts it in
+/// the document (utoipa-actix-web; `openapi::document` runs this function).
+/// What is not to be documented goes through `map`, a plain actix-web
+/// `ServiceConfig`: the [`UNDOCUMENTED`] routes and nothing else.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(routes::health::healthz)
+        .service(routes::health::readyz)
+        .service(metrics::metrics)
         .configure(customers::routes)
         .configure(devices::routes)
         .configure(codes::routes)
@@ -47,8 +72,19 @@ pub fn configure_with(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
         .configure(terminals::routes)
         .configure(redemptions::routes)
         .configure(staff::routes)
-        .configure(till::routes)
-        .configure(dashboard::routes);
+        .configure(dashboard::routes)
+        .map(|cfg| {
+            cfg.route(
+                "/docs",
+                web::get().to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header(("Location", "/docs/"))
+                        .finish()
+                }),
+            )
+            .configure(till::routes)
+            .configure(dashboard::pages)
+        });
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +161,12 @@ pub fn start(config: &Config, listener: TcpListener) -> Result<Server, StartErro
             .wrap(from_fn(error::plain_errors_as_problems))
             .wrap(from_fn(http_limits::body_deadline))
             .wrap(from_fn(metrics::record_request))
-            .wrap(actix_web::middleware::Logger::new("%U %s %Dms").log_target("tillcode::http"))
+            // A span per request with its route and id, around everything
+            // the request logs, and one `tillcode::http` line per answer.
+            .wrap(TracingLogger::<Spans>::new())
+            // Outermost: the id exists before the span, and every answer,
+            // even one made of an error no middleware answered, carries it.
+            .wrap(from_fn(telemetry::assign_request_id))
             .configure(|cfg| configure_with(cfg, &limits))
             .default_service(web::to(error::not_found))
     })

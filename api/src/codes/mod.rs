@@ -5,7 +5,7 @@ pub mod marks;
 pub mod online;
 pub mod verify;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 #[cfg(test)]
 mod tests;
@@ -14,6 +14,6 @@ pub use devices::DeviceCache;
 pub use marks::{Claimant, release_after};
 pub use verify::{CodeRejection, CodeWindows, TokenWindows, VerifiedCode, verify_code};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/me/online-keys", web::post().to(online::issue));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(online::issue);
 }

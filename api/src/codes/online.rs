@@ -4,6 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use rand_core::OsRng;
 use redis::{AsyncCommands, Script};
@@ -58,10 +59,11 @@ pub struct IssuedKey {
 }
 
 /// Issues a single-use key for the calling device.
-#[utoipa::path(post, path = "/v1/me/online-keys", tag = "codes", security(("device_session" = [])),
+#[utoipa::path(tag = "codes", security(("device_session" = [])),
     responses(
         (status = 201, body = IssuedKey, description = "A single-use online key to show as a QR"),
         (status = 429, description = "Too many live keys (rate-limited)")))]
+#[post("/v1/me/online-keys")]
 pub async fn issue(
     state: web::Data<AppState>,
     session: DeviceSession,

@@ -2,6 +2,7 @@
 //! history, password.
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -29,8 +30,9 @@ pub struct Balance {
 }
 
 /// The customer's balance.
-#[utoipa::path(get, path = "/v1/me/balance", tag = "customers", security(("device_session" = [])),
+#[utoipa::path(tag = "customers", security(("device_session" = [])),
     responses((status = 200, body = Balance, description = "The customer's balance")))]
+#[get("/v1/me/balance")]
 pub async fn balance(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -91,8 +93,9 @@ pub struct HistoryPage {
 }
 
 /// The customer's ledger history, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/me/history", operation_id = "customer_history", tag = "customers", security(("device_session" = [])),
+#[utoipa::path(operation_id = "customer_history", tag = "customers", security(("device_session" = [])),
     params(HistoryQuery), responses((status = 200, body = HistoryPage, description = "One page of the customer's history, newest first")))]
+#[get("/v1/me/history")]
 pub async fn history(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -161,12 +164,13 @@ pub struct ChangePassword {
 /// Changes the password and revokes every other device of the customer
 /// (their keys, numeric-code secrets, sessions and online keys): whoever
 /// knew the old password keeps nothing.
-#[utoipa::path(post, path = "/v1/me/password", tag = "customers", security(("device_session" = [])),
+#[utoipa::path(tag = "customers", security(("device_session" = [])),
     request_body = ChangePassword,
     responses(
         (status = 204, description = "Password changed; other sessions end"),
         (status = 401, description = "The current password is wrong (invalid-credentials)"),
         (status = 422, description = "The new password is refused (validation-failed)")))]
+#[post("/v1/me/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     session: DeviceSession,

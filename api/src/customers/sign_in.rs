@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -117,13 +118,14 @@ async fn signed_in(
 }
 
 /// Creates a customer and their account in the merchant's program.
-#[utoipa::path(post, path = "/v1/customers/sign-up", tag = "customers", request_body = SignUpRequest,
+#[utoipa::path(tag = "customers", request_body = SignUpRequest,
     responses(
         (status = 201, body = SignedIn, description = "Signed up and signed in: a sign-in token that registers one device"),
         (status = 401, description = "The email exists with another password (invalid-credentials)"),
         (status = 404, description = "No such merchant"),
         (status = 422, description = "Email or password refused (validation-failed)"),
         (status = 429, description = "Too many attempts (rate-limited)")))]
+#[post("/v1/customers/sign-up")]
 pub async fn sign_up(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -206,11 +208,12 @@ pub async fn sign_up(
 }
 
 /// Checks email and password; answers with a sign-in token.
-#[utoipa::path(post, path = "/v1/customers/sign-in", operation_id = "customer_sign_in", tag = "customers", request_body = SignInRequest,
+#[utoipa::path(operation_id = "customer_sign_in", tag = "customers", request_body = SignInRequest,
     responses(
         (status = 200, body = SignedIn, description = "Signed in: a sign-in token that registers one device"),
         (status = 401, description = "Wrong email or password (invalid-credentials)"),
         (status = 429, description = "Too many attempts (rate-limited)")))]
+#[post("/v1/customers/sign-in")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -2,6 +2,7 @@
 //! ledger's ADJUST, recorded with the staff member as actor), and unlocking
 //! a device's numeric-code fallback after too many wrong codes.
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -9,6 +10,7 @@ use redis::AsyncCommands;
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::{AccountId, ProblemType};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -17,15 +19,8 @@ use crate::schema::{accounts, devices};
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/v1/dashboard/customers/{customer_id}/adjust",
-        web::post().to(adjust),
-    )
-    .route(
-        "/v1/dashboard/devices/{device_id}/unlock",
-        web::post().to(unlock_numeric),
-    );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(adjust).service(unlock_numeric);
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -49,13 +44,14 @@ pub struct Adjusted {
 }
 
 /// Adjusts a customer's balance (owners and managers).
-#[utoipa::path(post, path = "/v1/dashboard/customers/{customer_id}/adjust", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     params(("customer_id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     request_body = AdjustRequest,
     responses(
         (status = 201, body = Adjusted, description = "The adjustment, posted once"),
         (status = 403, description = "forbidden: a viewer, or no CSRF token"),
         (status = 422, description = "insufficient-balance for a debit below zero, amount-invalid, missing-reason")))]
+#[post("/v1/dashboard/customers/{customer_id}/adjust")]
 pub async fn adjust(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -109,9 +105,10 @@ pub async fn adjust(
 }
 
 /// Unlocks a device's numeric codes after too many wrong ones (owners and managers).
-#[utoipa::path(post, path = "/v1/dashboard/devices/{device_id}/unlock", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     params(("device_id" = Uuid, Path)),
     responses((status = 204, description = "Numeric codes of the device unlocked"), (status = 403, description = "forbidden"), (status = 404, description = "not-found")))]
+#[post("/v1/dashboard/devices/{device_id}/unlock")]
 pub async fn unlock_numeric(
     state: web::Data<AppState>,
     session: StaffSession,

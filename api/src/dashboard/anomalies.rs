@@ -12,6 +12,7 @@
 //!   distinct customers were refused (see [`crate::fraud::is_bad_code`]) in
 //!   the last hour.
 
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::QueryableByName;
@@ -20,14 +21,15 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use tillcode_protocol::ProblemType;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/dashboard/anomalies", web::get().to(anomalies));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(anomalies);
 }
 
 /// Refusals of the code itself: the reasons `many-customers-failing` counts.
@@ -119,8 +121,9 @@ UNION ALL
 ORDER BY last_seen_at DESC";
 
 /// The merchant's anomaly flags, newest first.
-#[utoipa::path(get, path = "/v1/dashboard/anomalies", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     responses((status = 200, body = [Anomaly], description = "Anomalies found, newest first")))]
+#[get("/v1/dashboard/anomalies")]
 pub async fn anomalies(
     state: web::Data<AppState>,
     session: StaffSession,

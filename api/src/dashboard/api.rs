@@ -11,6 +11,7 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::QueryableByName;
 use diesel::sql_types::{BigInt, Date, Int8, Nullable, Text, Timestamptz, Uuid as SqlUuid};
@@ -18,6 +19,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::ProblemType;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -32,28 +34,16 @@ const SEARCH_LIMIT: i64 = 20;
 /// Most transfers one CSV export holds; a larger export needs a range.
 pub const EXPORT_LIMIT: i64 = 100_000;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/dashboard/overview", web::get().to(overview))
-        .route("/v1/dashboard/stores", web::get().to(stores))
-        .route("/v1/dashboard/customers", web::get().to(customers))
-        .route(
-            "/v1/dashboard/customers/{id}/history",
-            web::get().to(history),
-        )
-        .route("/v1/dashboard/terminals", web::get().to(terminals))
-        .route(
-            "/v1/dashboard/terminals/{id}/{action}",
-            web::post().to(change_terminal),
-        )
-        .route(
-            "/v1/dashboard/enrollments",
-            web::post().to(create_enrollment),
-        )
-        .route("/v1/dashboard/fraud", web::get().to(super::fraud::fraud))
-        .route(
-            "/v1/dashboard/export/ledger.csv",
-            web::get().to(export_ledger),
-        );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(overview)
+        .service(stores)
+        .service(customer_list)
+        .service(history)
+        .service(terminals)
+        .service(change_terminal)
+        .service(create_enrollment)
+        .service(super::fraud::fraud)
+        .service(export_ledger);
 }
 
 // ------------------------------------------------------------------ overview
@@ -189,8 +179,9 @@ GROUP BY s.id, s.name, s.code
 ORDER BY s.name, s.id";
 
 /// Balances outstanding, issued and redeemed per day, today, per store.
-#[utoipa::path(get, path = "/v1/dashboard/overview", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     responses((status = 200, body = Overview, description = "The merchant's figures"), (status = 401, description = "unauthorized")))]
+#[get("/v1/dashboard/overview")]
 pub async fn overview(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -206,7 +197,7 @@ pub async fn overview(
         .bind::<diesel::sql_types::Integer, _>(OVERVIEW_DAYS)
         .load(&mut conn)
         .await?;
-    let stores: Vec<StoreRow> = diesel::sql_query(STORES_SQL)
+    let store_rows: Vec<StoreRow> = diesel::sql_query(STORES_SQL)
         .bind::<SqlUuid, _>(merchant)
         .bind::<diesel::sql_types::Integer, _>(OVERVIEW_DAYS)
         .load(&mut conn)
@@ -231,7 +222,7 @@ pub async fn overview(
         customers: head.customers,
         days,
         today,
-        stores: stores
+        stores: store_rows
             .into_iter()
             .map(|s| StoreTotals {
                 store_id: s.id,
@@ -261,8 +252,9 @@ pub struct StoreView {
 }
 
 /// The merchant's stores.
-#[utoipa::path(get, path = "/v1/dashboard/stores", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     responses((status = 200, body = [StoreView], description = "The merchant's stores")))]
+#[get("/v1/dashboard/stores")]
 pub async fn stores(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -324,9 +316,12 @@ fn like_prefix(text: &str) -> String {
 }
 
 /// Customers by id, or by the start of their email, with their balance.
-#[utoipa::path(get, path = "/v1/dashboard/customers", tag = "dashboard", params(CustomerQuery),
+// Not `customers`: the route macro makes the handler a unit struct, which a
+// `customers` field of a row (`HeadRow`) could not be bound beside.
+#[utoipa::path(operation_id = "customers", tag = "dashboard", params(CustomerQuery),
     responses((status = 200, body = [CustomerView], description = "Customers matching the search")))]
-pub async fn customers(
+#[get("/v1/dashboard/customers")]
+pub async fn customer_list(
     state: web::Data<AppState>,
     session: StaffSession,
     query: web::Query<CustomerQuery>,
@@ -415,9 +410,10 @@ pub struct HistoryPage {
 }
 
 /// A customer's ledger history, newest first, a page at a time.
-#[utoipa::path(get, path = "/v1/dashboard/customers/{id}/history", operation_id = "dashboard_customer_history", tag = "dashboard",
+#[utoipa::path(operation_id = "dashboard_customer_history", tag = "dashboard",
     params(("id" = Uuid, Path, description = "customer id"), HistoryQuery),
     responses((status = 200, body = HistoryPage, description = "One page of the customer's history, newest first"), (status = 404, description = "not-found")))]
+#[get("/v1/dashboard/customers/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -510,8 +506,9 @@ struct TerminalRow {
 }
 
 /// Every terminal of the merchant, pending first, then newest first.
-#[utoipa::path(get, path = "/v1/dashboard/terminals", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     responses((status = 200, body = [DashboardTerminal], description = "The merchant's terminals")))]
+#[get("/v1/dashboard/terminals")]
 pub async fn terminals(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -550,12 +547,13 @@ pub async fn terminals(
 }
 
 /// Approve (or resume), suspend or revoke a terminal of this merchant.
-#[utoipa::path(post, path = "/v1/dashboard/terminals/{id}/{action}", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     params(("id" = Uuid, Path), ("action" = String, Path, description = "approve, suspend or revoke"),
         ("X-CSRF-Token" = String, Header)),
     responses((status = 200, body = TerminalView, description = "The terminal with its new status"),
         (status = 403, description = "forbidden: a viewer, or no CSRF token"),
         (status = 404, description = "no such terminal here, or not in a status the action leaves")))]
+#[post("/v1/dashboard/terminals/{id}/{action}")]
 pub async fn change_terminal(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -595,11 +593,12 @@ pub struct DashboardEnrollment {
 }
 
 /// A one-time enrollment code for a store of this merchant.
-#[utoipa::path(post, path = "/v1/dashboard/enrollments", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     request_body = EnrollmentRequest,
     params(("X-CSRF-Token" = String, Header)),
     responses((status = 201, body = DashboardEnrollment, description = "An enrollment code for a terminal; shown once"),
         (status = 403, description = "forbidden"), (status = 404, description = "no such store here")))]
+#[post("/v1/dashboard/enrollments")]
 pub async fn create_enrollment(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -714,8 +713,9 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// The merchant's ledger as CSV, one row per transfer, oldest first.
-#[utoipa::path(get, path = "/v1/dashboard/export/ledger.csv", tag = "dashboard", params(ExportQuery),
+#[utoipa::path(tag = "dashboard", params(ExportQuery),
     responses((status = 200, content_type = "text/csv", body = String, description = "The ledger as CSV")))]
+#[get("/v1/dashboard/export/ledger.csv")]
 pub async fn export_ledger(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -5,6 +5,7 @@
 //! The lock lives in Redis only (a count of wrong numeric codes that expires
 //! [`NUMERIC_LOCK_WINDOW`] after the first one), so this reads it there.
 
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -12,6 +13,7 @@ use diesel_async::RunQueryDsl;
 use serde::Serialize;
 use tillcode_protocol::ProblemType;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::codes::verify::{NUMERIC_MAX_FAILURES, numeric_failures_key};
@@ -20,11 +22,8 @@ use crate::schema::{customers, devices};
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/v1/dashboard/customers/{customer_id}/devices",
-        web::get().to(customer_devices),
-    );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(customer_devices);
 }
 
 #[derive(Serialize, ToSchema)]
@@ -47,9 +46,10 @@ pub struct DashboardDevice {
 type Row = (Uuid, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// A customer's devices, newest first, with the lock state of their numeric codes.
-#[utoipa::path(get, path = "/v1/dashboard/customers/{customer_id}/devices", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     params(("customer_id" = Uuid, Path)),
     responses((status = 200, body = [DashboardDevice], description = "The customer's devices, newest first"), (status = 404, description = "not-found")))]
+#[get("/v1/dashboard/customers/{customer_id}/devices")]
 pub async fn customer_devices(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -1,6 +1,7 @@
 //! `GET /v1/dashboard/fraud`: refused payment codes and terminal requests
 //! (`fraud_events`) over the last days, by day, reason, store and terminal.
 
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use chrono::NaiveDate;
 use diesel::QueryableByName;
@@ -71,8 +72,9 @@ const WINDOW: &str =
     "occurred_at >= ((now() AT TIME ZONE 'UTC')::date - ($2 - 1))::timestamp AT TIME ZONE 'UTC'";
 
 /// Fraud events of the last `days` UTC days.
-#[utoipa::path(get, path = "/v1/dashboard/fraud", tag = "dashboard", params(FraudQuery),
+#[utoipa::path(tag = "dashboard", params(FraudQuery),
     responses((status = 200, body = FraudReport, description = "Refusals and suspensions of the window")))]
+#[get("/v1/dashboard/fraud")]
 pub async fn fraud(
     state: web::Data<AppState>,
     session: StaffSession,

@@ -38,6 +38,7 @@ mod actions_tests;
 mod tests;
 
 use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::web_app::{Asset, CSS, HTML, JS, WebApp};
 
@@ -81,11 +82,16 @@ static APP: WebApp = WebApp::new(
     PERMISSIONS_POLICY,
 );
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    APP.routes(cfg);
+pub fn routes(cfg: &mut ServiceConfig) {
     cfg.configure(api::routes)
         .configure(actions::routes)
         .configure(anomalies::routes)
         .configure(devices::routes)
         .configure(settings::routes);
+}
+
+/// The dashboard's web page and its assets: not API, not in the OpenAPI
+/// document.
+pub fn pages(cfg: &mut web::ServiceConfig) {
+    APP.routes(cfg);
 }

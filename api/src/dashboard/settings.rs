@@ -7,6 +7,7 @@
 //! once on the server that took it).
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, put};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
@@ -14,6 +15,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use tillcode_protocol::ProblemType;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -22,9 +24,8 @@ use crate::schema::merchant_settings;
 use crate::staff::session::StaffSession;
 use crate::state::AppState;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/dashboard/settings", web::get().to(get_settings))
-        .route("/v1/dashboard/settings", web::put().to(put_settings));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(get_settings).service(put_settings);
 }
 
 /// Longest window, in seconds (the table's CHECK).
@@ -158,8 +159,9 @@ async fn read(state: &AppState, merchant: Uuid) -> Result<SettingsView, ApiError
 }
 
 /// The merchant's fraud settings (the defaults if never set).
-#[utoipa::path(get, path = "/v1/dashboard/settings", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     responses((status = 200, body = SettingsView, description = "The merchant's settings")))]
+#[get("/v1/dashboard/settings")]
 pub async fn get_settings(
     state: web::Data<AppState>,
     session: StaffSession,
@@ -168,11 +170,12 @@ pub async fn get_settings(
 }
 
 /// Replaces the merchant's fraud settings; servers use them within 30 s.
-#[utoipa::path(put, path = "/v1/dashboard/settings", tag = "dashboard",
+#[utoipa::path(tag = "dashboard",
     request_body = SettingsBody,
     responses((status = 200, body = SettingsView, description = "The merchant's settings"),
         (status = 400, description = "A value out of range (validation-failed)"),
         (status = 403, description = "A viewer (forbidden)")))]
+#[put("/v1/dashboard/settings")]
 pub async fn put_settings(
     state: web::Data<AppState>,
     session: StaffSession,

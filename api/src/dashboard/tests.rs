@@ -18,7 +18,7 @@ use tillcode_protocol::MerchantId;
 use uuid::Uuid;
 
 use super::api::{CSV_HEADER, csv_field};
-use super::{ASSETS, CONTENT_SECURITY_POLICY, routes};
+use super::{ASSETS, CONTENT_SECURITY_POLICY, pages};
 use crate::ledger::{self, Operation};
 use crate::staff::{self, Role};
 use crate::state::AppState;
@@ -563,7 +563,7 @@ fn header_of<'a>(res: &'a actix_web::dev::ServiceResponse, name: &str) -> &'a st
 
 #[actix_web::test]
 async fn the_page_and_its_assets_are_served_with_a_strict_policy() {
-    let app = actix_test::init_service(App::new().configure(routes)).await;
+    let app = actix_test::init_service(App::new().configure(pages)).await;
     for (path, ty) in [
         ("/dashboard", "text/html; charset=utf-8"),
         ("/dashboard/dashboard.css", "text/css; charset=utf-8"),

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use rand_core::{OsRng, RngCore};
 use redis::AsyncCommands;
@@ -39,8 +40,9 @@ pub struct Challenge {
 }
 
 /// A fresh challenge for a proof of possession.
-#[utoipa::path(post, path = "/v1/challenges", operation_id = "create_challenge", tag = "devices",
+#[utoipa::path(operation_id = "create_challenge", tag = "devices",
     responses((status = 201, body = Challenge, description = "A fresh challenge, valid for 5 minutes, single use")))]
+#[post("/v1/challenges")]
 pub async fn create(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut challenge = [0u8; 32];
     OsRng.fill_bytes(&mut challenge);

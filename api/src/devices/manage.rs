@@ -1,6 +1,7 @@
 //! A customer's own devices: list, rename, revoke.
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, patch, post};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -31,8 +32,9 @@ pub struct DeviceView {
 }
 
 /// The calling customer's devices, newest first.
-#[utoipa::path(get, path = "/v1/me/devices", tag = "devices", security(("device_session" = [])),
+#[utoipa::path(tag = "devices", security(("device_session" = [])),
     responses((status = 200, body = Vec<DeviceView>, description = "The customer's devices")))]
+#[get("/v1/me/devices")]
 pub async fn list(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -88,9 +90,10 @@ pub struct Rename {
 }
 
 /// Renames one of the caller's devices.
-#[utoipa::path(patch, path = "/v1/me/devices/{device_id}", tag = "devices", security(("device_session" = [])),
+#[utoipa::path(tag = "devices", security(("device_session" = [])),
     params(("device_id" = Uuid, Path)), request_body = Rename,
     responses((status = 204, description = "Renamed"), (status = 404, description = "Not one of the caller's devices")))]
+#[patch("/v1/me/devices/{device_id}")]
 pub async fn rename(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -115,9 +118,10 @@ pub async fn rename(
 
 /// Revokes one of the caller's devices (possibly itself): its key, its
 /// numeric-code secret, its sessions and its live online keys stop working.
-#[utoipa::path(post, path = "/v1/me/devices/{device_id}/revoke", tag = "devices", security(("device_session" = [])),
+#[utoipa::path(tag = "devices", security(("device_session" = [])),
     params(("device_id" = Uuid, Path)),
     responses((status = 204, description = "Revoked: its codes and sessions no longer work"), (status = 404, description = "Not one of the caller's active devices")))]
+#[post("/v1/me/devices/{device_id}/revoke")]
 pub async fn revoke(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -162,7 +166,7 @@ pub async fn mark_revoked(
         .filter(devices::merchant_id.eq(Uuid::from(session.merchant)))
         .filter(devices::customer_id.eq(Uuid::from(session.customer)))
         .filter(devices::status.ne(DeviceStatus::Revoked));
-    let revoke = (
+    let revoked = (
         devices::status.eq(DeviceStatus::Revoked),
         devices::revoked_at.eq(diesel::dsl::now),
         devices::totp_secret.eq(None::<Vec<u8>>),
@@ -170,14 +174,14 @@ pub async fn mark_revoked(
     match which {
         Which::Only(id) => {
             diesel::update(mine.filter(devices::id.eq(id)))
-                .set(revoke)
+                .set(revoked)
                 .returning(devices::id)
                 .get_results(conn)
                 .await
         }
         Which::AllBut(id) => {
             diesel::update(mine.filter(devices::id.ne(id)))
-                .set(revoke)
+                .set(revoked)
                 .returning(devices::id)
                 .get_results(conn)
                 .await

@@ -8,27 +8,18 @@ pub mod register;
 #[cfg(test)]
 mod tests;
 
-use actix_web::web;
 use tillcode_protocol::ProblemType;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ApiError;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/challenges", web::post().to(challenge::create))
-        .route("/v1/devices", web::post().to(register::register))
-        .route(
-            "/v1/devices/{device_id}/sessions",
-            web::post().to(register::open_session),
-        )
-        .route("/v1/me/devices", web::get().to(manage::list))
-        .route(
-            "/v1/me/devices/{device_id}",
-            web::patch().to(manage::rename),
-        )
-        .route(
-            "/v1/me/devices/{device_id}/revoke",
-            web::post().to(manage::revoke),
-        );
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(challenge::create)
+        .service(register::register)
+        .service(register::open_session)
+        .service(manage::list)
+        .service(manage::rename)
+        .service(manage::revoke);
 }
 
 /// A device's name as people see it when approving or revoking it.

@@ -3,6 +3,7 @@
 //! /v1/devices/{id}/sessions`: a device opens a short-lived API session the
 //! same way. The private key never leaves the device.
 
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -76,12 +77,13 @@ async fn consume_challenge(state: &AppState, challenge: &[u8; 32]) -> Result<(),
 }
 
 /// Registers the calling customer's device.
-#[utoipa::path(post, path = "/v1/devices", tag = "devices", request_body = RegisterDevice,
+#[utoipa::path(tag = "devices", request_body = RegisterDevice,
     security(("sign_in_token" = [])),
     responses(
         (status = 201, body = RegisteredDevice, description = "The device, registered and active; its TOTP secret is shown this once"),
         (status = 401, description = "No sign-in, a used challenge, or a bad proof"),
         (status = 422, description = "A weak or malformed key (weak-key, validation-failed)")))]
+#[post("/v1/devices")]
 pub async fn register(
     state: web::Data<AppState>,
     session: CustomerSession,
@@ -195,12 +197,13 @@ pub struct SessionOpened {
 }
 
 /// Opens a device session by signing a challenge with the device key.
-#[utoipa::path(post, path = "/v1/devices/{device_id}/sessions", tag = "devices", request_body = OpenSession,
+#[utoipa::path(tag = "devices", request_body = OpenSession,
     params(("device_id" = Uuid, Path)),
     responses(
         (status = 201, body = SessionOpened, description = "A device session (bearer token)"),
         (status = 401, description = "A used or unknown challenge (signature-expired) or a bad proof (signature-invalid)"),
         (status = 422, description = "unknown-device: no such device at this merchant; device-revoked: the device is not active")))]
+#[post("/v1/devices/{device_id}/sessions")]
 pub async fn open_session(
     state: web::Data<AppState>,
     path: web::Path<Uuid>,

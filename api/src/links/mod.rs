@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use rand_core::OsRng;
@@ -20,6 +21,7 @@ use tillcode_protocol::{
     verify_strict,
 };
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::customers::session::DeviceSession;
@@ -36,12 +38,12 @@ mod tests;
 pub const LINK_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_BAD_ATTEMPTS: i64 = 5;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/me/links", web::post().to(create))
-        .route("/v1/me/links/{link_id}", web::get().to(status))
-        .route("/v1/me/links/{link_id}/approve", web::post().to(approve))
-        .route("/v1/me/links/{link_id}/reject", web::post().to(reject))
-        .route("/v1/links/join", web::post().to(join));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create)
+        .service(status)
+        .service(approve)
+        .service(reject)
+        .service(join);
 }
 
 fn redis_error(e: redis::RedisError) -> ApiError {
@@ -109,8 +111,9 @@ pub struct LinkCreated {
 }
 
 /// Creates a link for the calling customer.
-#[utoipa::path(post, path = "/v1/me/links", operation_id = "create_link", tag = "links", security(("device_session" = [])),
+#[utoipa::path(operation_id = "create_link", tag = "links", security(("device_session" = [])),
     responses((status = 201, body = LinkCreated, description = "A link code to show as a QR on this device")))]
+#[post("/v1/me/links")]
 pub async fn create(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -189,8 +192,9 @@ async fn own_link(
 }
 
 /// Where a link stands, with the joining device's name and fingerprint.
-#[utoipa::path(get, path = "/v1/me/links/{link_id}", tag = "links", security(("device_session" = [])),
+#[utoipa::path(tag = "links", security(("device_session" = [])),
     params(("link_id" = Uuid, Path)), responses((status = 200, body = LinkStatus, description = "Where the link stands")))]
+#[get("/v1/me/links/{link_id}")]
 pub async fn status(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -234,12 +238,13 @@ pub struct JoinLink {
 
 /// A new device joins a link with its own key; it stays `pending` until the
 /// first device approves it.
-#[utoipa::path(post, path = "/v1/links/join", tag = "links", request_body = JoinLink,
+#[utoipa::path(tag = "links", request_body = JoinLink,
     responses(
         (status = 201, body = RegisteredDevice, description = "The new device, registered pending the signed-in device's approval"),
         (status = 401, description = "Bad proof (signature-invalid); five kill the link"),
         (status = 404, description = "Unknown, used or expired link"),
         (status = 422, description = "Malformed code or key")))]
+#[post("/v1/links/join")]
 pub async fn join(
     state: web::Data<AppState>,
     body: web::Json<JoinLink>,
@@ -338,7 +343,7 @@ async fn decide(
     state: &AppState,
     session: &DeviceSession,
     link: Uuid,
-    approve: bool,
+    approving: bool,
 ) -> Result<HttpResponse, ApiError> {
     let fields = own_link(state, session, link).await?;
     let device: Uuid = fields
@@ -350,7 +355,7 @@ async fn decide(
                 "no device has joined this link yet",
             )
         })?;
-    let to = if approve { "approved" } else { "rejected" };
+    let to = if approving { "approved" } else { "rejected" };
     if !transition(state, link, "joined", to, &[]).await? {
         return Err(ApiError::client(
             ProblemType::BadRequest,
@@ -363,7 +368,7 @@ async fn decide(
             .find((Uuid::from(session.merchant), device))
             .filter(devices::customer_id.eq(Uuid::from(session.customer)))
             .filter(devices::status.eq(DeviceStatus::Pending));
-        if approve {
+        if approving {
             diesel::update(pending)
                 .set(devices::status.eq(DeviceStatus::Active))
                 .execute(&mut conn)
@@ -384,14 +389,15 @@ async fn decide(
     if let Err(e) = decided {
         return Err(unclaim(state, link, to, "joined", e).await);
     }
-    tracing::info!(merchant = %session.merchant, %device, approve, "link decided");
+    tracing::info!(merchant = %session.merchant, %device, approve = approving, "link decided");
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// Approves the device that joined: it becomes active.
-#[utoipa::path(post, path = "/v1/me/links/{link_id}/approve", tag = "links", security(("device_session" = [])),
+#[utoipa::path(tag = "links", security(("device_session" = [])),
     params(("link_id" = Uuid, Path)), responses((status = 204, description = "Approved: the new device is active"),
         (status = 400, description = "validation-failed: no device has joined this link yet")))]
+#[post("/v1/me/links/{link_id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     session: DeviceSession,
@@ -401,9 +407,10 @@ pub async fn approve(
 }
 
 /// Rejects the device that joined: it is revoked.
-#[utoipa::path(post, path = "/v1/me/links/{link_id}/reject", tag = "links", security(("device_session" = [])),
+#[utoipa::path(tag = "links", security(("device_session" = [])),
     params(("link_id" = Uuid, Path)), responses((status = 204, description = "Rejected: the new device stays inactive"),
         (status = 400, description = "validation-failed: no device has joined this link yet")))]
+#[post("/v1/me/links/{link_id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     session: DeviceSession,

@@ -46,8 +46,7 @@ async fn the_openapi_document_is_version_3_1_and_lists_the_operations_routes() {
 
 #[test]
 fn every_error_answer_is_a_documented_problem_and_every_secured_operation_may_be_401() {
-    use utoipa::OpenApi;
-    let doc = serde_json::to_value(super::ApiDoc::openapi()).unwrap();
+    let doc = serde_json::to_value(super::document()).unwrap();
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
@@ -88,8 +87,7 @@ fn every_error_answer_is_a_documented_problem_and_every_secured_operation_may_be
 }
 
 fn document() -> serde_json::Value {
-    use utoipa::OpenApi;
-    serde_json::to_value(super::ApiDoc::openapi()).unwrap()
+    serde_json::to_value(super::document()).unwrap()
 }
 
 /// Every operation of the document: (method, path, operation).
@@ -327,4 +325,83 @@ fn the_protocol_document_names_every_endpoint_of_phones_and_tills() {
         );
     }
     assert!(named >= 20, "{named}");
+}
+
+/// Every path pattern the router has, once per resource (actix-web keeps
+/// one resource per registered route: `#[get]` and `#[put]` on one path are
+/// two). actix-web has no public way to list them, but its `ResourceMap`,
+/// which holds them all, has a `Debug` that names each pattern (if a new
+/// actix-web prints it differently, this fails rather than passes).
+async fn router_patterns() -> Vec<String> {
+    use actix_web::{App, HttpRequest, HttpResponse, test as actix_test, web};
+    let app = actix_test::init_service(
+        App::new()
+            .configure(crate::server::configure)
+            .default_service(web::to(|req: HttpRequest| async move {
+                HttpResponse::Ok().body(format!("{:?}", req.resource_map()))
+            })),
+    )
+    .await;
+    let request = actix_test::TestRequest::get()
+        .uri("/no/route/has/this/path")
+        .to_request();
+    let map = actix_test::call_and_read_body(&app, request).await;
+    let map = std::str::from_utf8(&map).unwrap();
+    // The root's `named` resources come first, then its `nodes`: each
+    // resource once. No node has nodes of its own (a scope would: its
+    // patterns would be relative to it).
+    let nodes = &map[map.find("nodes: Some([").unwrap()..];
+    assert_eq!(nodes.matches("nodes: Some(").count(), 1, "{map}");
+    assert!(!map.contains("patterns: List("), "{map}");
+    let map = nodes;
+    let mut patterns = Vec::new();
+    for part in map.split("patterns: Single(\"").skip(1) {
+        let pattern = &part[..part.find("\")").unwrap()];
+        if !pattern.is_empty() {
+            patterns.push(pattern.to_owned());
+        }
+    }
+    assert!(patterns.len() > 40, "{map}");
+    patterns
+}
+
+/// The router and the document cannot drift apart: every route the server
+/// answers is an operation of the document, but for the few it leaves out
+/// on purpose (`server::UNDOCUMENTED`), and each documented path has as
+/// many routes as the document has operations on it (no method answered
+/// but undocumented).
+#[tokio::test]
+async fn every_route_the_server_answers_is_documented_or_deliberately_not() {
+    let doc = document();
+    let mut routes = std::collections::BTreeMap::<String, usize>::new();
+    for pattern in router_patterns().await {
+        *routes.entry(pattern).or_default() += 1;
+    }
+    let undocumented = crate::server::UNDOCUMENTED;
+    for (pattern, count) in &routes {
+        if undocumented.contains(&pattern.as_str()) {
+            assert!(
+                doc["paths"][pattern].is_null(),
+                "{pattern} is documented after all"
+            );
+            continue;
+        }
+        let operations = doc["paths"][pattern]
+            .as_object()
+            .unwrap_or_else(|| panic!("the server answers {pattern}, the document lacks it"))
+            .len();
+        assert_eq!(
+            operations, *count,
+            "{pattern}: {count} routes, {operations} operations documented"
+        );
+    }
+    for pattern in undocumented {
+        assert!(routes.contains_key(*pattern), "no route {pattern}");
+    }
+    for path in doc["paths"].as_object().unwrap().keys() {
+        assert!(
+            routes.contains_key(path),
+            "{path} is documented, not routed"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -32,7 +33,7 @@ pub struct Accrual {
 }
 
 /// Credits a customer for a purchase.
-#[utoipa::path(post, path = "/v1/accruals", tag = "till", request_body = AccrueRequest,
+#[utoipa::path(tag = "till", request_body = AccrueRequest,
     security(("terminal_signature" = [])),
     params(("Idempotency-Key" = String, Header)),
     responses(
@@ -41,6 +42,7 @@ pub struct Accrual {
         (status = 409, description = "request-in-flight: a copy of this request with the same Idempotency-Key is still being posted; retry after Retry-After",
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying with the same Idempotency-Key"))),
         (status = 422, description = "A refused code, amount-invalid, balance-limit")))]
+#[post("/v1/accruals")]
 pub async fn accrue(
     state: web::Data<AppState>,
     req: HttpRequest,

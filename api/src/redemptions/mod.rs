@@ -17,12 +17,13 @@ mod refusals_tests;
 #[cfg(test)]
 mod tests;
 
-use actix_web::{HttpRequest, web};
+use actix_web::HttpRequest;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use tillcode_protocol::{AccountId, Amount, ProblemType};
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use crate::codes::Claimant;
@@ -33,15 +34,12 @@ use crate::schema::{accounts, customers};
 use crate::state::AppState;
 use crate::terminals::auth::{Require, Terminal, authenticate};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/redemptions", web::post().to(redeem::redeem))
-        .route("/v1/accruals", web::post().to(accrue::accrue))
-        .route("/v1/redemptions/{id}/void", web::post().to(reverse::void))
-        .route(
-            "/v1/redemptions/{id}/refunds",
-            web::post().to(reverse::refund),
-        )
-        .route("/v1/terminal/transactions", web::get().to(recent::recent));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(redeem::redeem)
+        .service(accrue::accrue)
+        .service(reverse::void)
+        .service(reverse::refund)
+        .service(recent::recent);
 }
 
 /// A signed, idempotent terminal request with its parsed body.

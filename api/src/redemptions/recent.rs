@@ -1,6 +1,7 @@
 //! `GET /v1/terminal/transactions`: the terminal's own recent transfers,
 //! newest first, for the till's "last sales" screen and end-of-day checks.
 
+use actix_web::get;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -45,13 +46,14 @@ pub struct TillPage {
 }
 
 /// The calling terminal's transactions.
-#[utoipa::path(get, path = "/v1/terminal/transactions", tag = "till", security(("terminal_signature" = [])),
+#[utoipa::path(tag = "till", security(("terminal_signature" = [])),
     params(RecentQuery), responses((status = 200, body = TillPage, description = "One page of the terminal's transactions, newest first")))]
+#[get("/v1/terminal/transactions")]
 pub async fn recent(
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<RecentQuery>,
-    bytes: web::Bytes,
+    bytes: crate::terminals::SignedBody,
 ) -> Result<HttpResponse, ApiError> {
     let terminal = authenticate(&state, &req, &bytes, Require::Active).await?;
     let limit = query.limit.unwrap_or(20);

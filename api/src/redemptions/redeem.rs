@@ -5,6 +5,7 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use tillcode_protocol::till_requests::RedeemRequest;
@@ -89,7 +90,7 @@ struct Sale {
 }
 
 /// Redeems a customer's code.
-#[utoipa::path(post, path = "/v1/redemptions", tag = "till", request_body = RedeemRequest,
+#[utoipa::path(tag = "till", request_body = RedeemRequest,
     security(("terminal_signature" = [])),
     params(("Idempotency-Key" = String, Header, description = "Unique per sale; reuse it to retry")),
     responses(
@@ -101,6 +102,7 @@ struct Sale {
             headers(("Retry-After" = u32, description = "Seconds to wait before retrying with the same Idempotency-Key"))),
         (status = 423, description = "locked: numeric codes of this device are locked"),
         (status = 429, description = "velocity-limit: the customer, device or terminal passed the merchant's redemption count or amount for the window")))]
+#[post("/v1/redemptions")]
 pub async fn redeem(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -2,6 +2,7 @@
 //! giving back what a redemption took, all of it once (void) or in parts
 //! that never add up to more (refunds).
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use tillcode_protocol::TransferId;
@@ -57,13 +58,14 @@ async fn post_reversal<T>(
 }
 
 /// Voids a whole redemption, once.
-#[utoipa::path(post, path = "/v1/redemptions/{id}/void", tag = "till", request_body = VoidRequest,
+#[utoipa::path(tag = "till", request_body = VoidRequest,
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
         (status = 201, body = Void, description = "Voided, or the stored answer to a retry"),
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided, redemption-has-refunds")))]
+#[post("/v1/redemptions/{id}/void")]
 pub async fn void(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -83,7 +85,7 @@ pub async fn void(
 }
 
 /// Refunds part of a redemption.
-#[utoipa::path(post, path = "/v1/redemptions/{id}/refunds", tag = "till", request_body = RefundRequest,
+#[utoipa::path(tag = "till", request_body = RefundRequest,
     security(("terminal_signature" = [])),
     params(("id" = Uuid, Path), ("Idempotency-Key" = String, Header)),
     responses(
@@ -91,6 +93,7 @@ pub async fn void(
         (status = 404, description = "transfer-not-found"),
         (status = 409, description = "already-voided"),
         (status = 422, description = "refund-exceeds-redemption, amount-invalid")))]
+#[post("/v1/redemptions/{id}/refunds")]
 pub async fn refund(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use diesel_async::RunQueryDsl;
 use serde::Serialize;
@@ -21,8 +22,9 @@ pub struct Health {
 
 /// The process is up. Checks nothing else, so that a database outage does
 /// not make an orchestrator restart healthy servers.
-#[utoipa::path(get, path = "/healthz", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, body = Health, description = "The process is up")))]
+#[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
@@ -35,11 +37,12 @@ pub struct Readiness {
 
 /// Postgres and Redis both answer: the server can take traffic. A 503
 /// problem names the dependency that failed.
-#[utoipa::path(get, path = "/readyz", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses(
         (status = 200, body = Readiness, description = "PostgreSQL and Redis answer"),
         (status = 503, description = "A dependency is unreachable; `detail` names it",
          content_type = "application/problem+json", body = crate::openapi::ProblemSchema)))]
+#[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let (postgres, redis) = tokio::join!(postgres_ok(&state), redis_ok(&state));
     let verdict = |ok: bool| if ok { "ok" } else { "unavailable" };

@@ -20,7 +20,7 @@ use crate::error::ApiError;
 use crate::password::{self, Password};
 use crate::schema::staff;
 
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     session::routes(cfg);
 }
 

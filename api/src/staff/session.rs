@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite, time::Duration as CookieDuration};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use actix_web::{get, post};
 use data_encoding::BASE64URL_NOPAD;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use tillcode_protocol::{MerchantId, ProblemType};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use super::Role;
@@ -44,10 +46,8 @@ const PER_ADDRESS: Limit = Limit {
     window: Duration::from_secs(15 * 60),
 };
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/v1/staff/sign-in", web::post().to(sign_in))
-        .route("/v1/staff/sign-out", web::post().to(sign_out))
-        .route("/v1/staff/me", web::get().to(me));
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(sign_in).service(sign_out).service(me);
 }
 
 /// What a staff session carries.
@@ -131,11 +131,12 @@ pub struct StaffSignedIn {
 }
 
 /// Signs a staff member in: sets the session cookie.
-#[utoipa::path(post, path = "/v1/staff/sign-in", operation_id = "staff_sign_in", tag = "staff", request_body = StaffSignIn,
+#[utoipa::path(operation_id = "staff_sign_in", tag = "staff", request_body = StaffSignIn,
     responses(
         (status = 200, body = StaffSignedIn, description = "Sets the HttpOnly session cookie"),
         (status = 401, description = "invalid-credentials"),
         (status = 429, description = "rate-limited")))]
+#[post("/v1/staff/sign-in")]
 pub async fn sign_in(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -202,7 +203,8 @@ pub async fn sign_in(
 }
 
 /// Ends the session and clears the cookie.
-#[utoipa::path(post, path = "/v1/staff/sign-out", tag = "staff", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
+#[utoipa::path(tag = "staff", responses((status = 204, description = "Signed out; the session cookie is cleared")))]
+#[post("/v1/staff/sign-out")]
 pub async fn sign_out(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -230,7 +232,8 @@ pub struct StaffMe {
 }
 
 /// The signed-in staff member.
-#[utoipa::path(get, path = "/v1/staff/me", operation_id = "staff_me", tag = "staff", responses((status = 200, body = StaffMe, description = "The signed-in staff member"), (status = 401, description = "Not signed in (unauthorized)")))]
+#[utoipa::path(operation_id = "staff_me", tag = "staff", responses((status = 200, body = StaffMe, description = "The signed-in staff member"), (status = 401, description = "Not signed in (unauthorized)")))]
+#[get("/v1/staff/me")]
 pub async fn me(session: StaffSession) -> HttpResponse {
     HttpResponse::Ok().json(StaffMe {
         staff_id: session.staff,

@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -147,13 +148,14 @@ impl TerminalView {
 }
 
 /// A new terminal enrolls with a code; it stays `pending` until approved.
-#[utoipa::path(post, path = "/v1/terminals/enroll", tag = "terminals", request_body = EnrollRequest,
+#[utoipa::path(tag = "terminals", request_body = EnrollRequest,
     responses(
         (status = 201, body = TerminalView, description = "Enrolled, pending until a manager approves it"),
         (status = 401, description = "The proof does not verify (signature-invalid)"),
         (status = 404, description = "No live enrollment with this code at this store; counts as a wrong attempt"),
         (status = 422, description = "Malformed code, name or key (validation-failed, weak-key)"),
         (status = 429, description = "Too many attempts from this address")))]
+#[post("/v1/terminals/enroll")]
 pub async fn enroll(
     state: web::Data<AppState>,
     req: HttpRequest,
