@@ -6,7 +6,7 @@ use std::io::BufRead;
 use clap::Subcommand;
 use diesel_async::AsyncPgConnection;
 use serde::Serialize;
-use tillcode_protocol::{MerchantId, ProblemType};
+use tillcode_protocol::{MerchantId, ProblemType, TerminalId};
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -59,6 +59,7 @@ async fn change_status(
     terminal: Uuid,
     action: TerminalAction,
 ) -> Result<(), ApiError> {
+    let terminal = TerminalId::from(terminal);
     match enrollment::set_status(conn, None, terminal, action, "operator").await? {
         Some(view) => print(&view),
         None => Err(no_terminal_for(terminal, action)),

@@ -168,7 +168,7 @@ impl Operation {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CodeClaim {
     pub kind: tillcode_protocol::CodeKind,
-    pub device: Uuid,
+    pub device: tillcode_protocol::DeviceId,
     pub fingerprint: [u8; 32],
     /// Offline tokens: the token's issue time, which must beat the device's
     /// newest accepted one.
@@ -180,8 +180,8 @@ pub struct CodeClaim {
 /// Where a sale happened: recorded on its transfers.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SaleContext {
-    pub store: Uuid,
-    pub terminal: Uuid,
+    pub store: tillcode_protocol::StoreId,
+    pub terminal: tillcode_protocol::TerminalId,
     /// The till's order reference, 1 to 64 characters.
     pub reference: Option<String>,
 }

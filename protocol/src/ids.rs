@@ -72,6 +72,12 @@ id_type! {
     AccountId,
     /// One ledger transfer (accrual, redemption, void, refund, adjustment).
     TransferId,
+    /// A till enrolled at a store: the caller of signed terminal requests.
+    TerminalId,
+    /// A customer's device (a phone's key): what makes offline and numeric codes.
+    DeviceId,
+    /// A member of a merchant's staff (owner, manager, viewer).
+    StaffId,
 }
 
 #[cfg(test)]

@@ -62,7 +62,10 @@ pub use http_signature::{
     SignatureParams, SignedRequest, check_created, new_nonce, parse_signature, sign_request,
     verify_signature,
 };
-pub use ids::{AccountId, CustomerId, MerchantId, ProgramId, StoreId, TransferId};
+pub use ids::{
+    AccountId, CustomerId, DeviceId, MerchantId, ProgramId, StaffId, StoreId, TerminalId,
+    TransferId,
+};
 pub use keys::{key_fingerprint, parse_public_key, parse_public_key_base32, verify_strict};
 pub use link_code::LinkCode;
 pub use numeric_code::{NumericCode, NumericHandle, numeric_fingerprint, time_step, totp};

@@ -20,7 +20,7 @@
 //!   mark released too eagerly can never let a code pay twice.
 
 use sha2::{Digest, Sha256};
-use tillcode_protocol::{CodeKind, ProblemType};
+use tillcode_protocol::{CodeKind, ProblemType, TerminalId};
 use uuid::Uuid;
 
 use super::online;
@@ -36,9 +36,9 @@ pub struct Claimant([u8; 16]);
 impl Claimant {
     /// The claimant of a terminal's request: its copies share it, and any
     /// other request (another key, another body, another terminal) does not.
-    pub fn of_request(terminal: Uuid, key: &str, request_hash: &[u8; 32]) -> Self {
+    pub fn of_request(terminal: TerminalId, key: &str, request_hash: &[u8; 32]) -> Self {
         let mut hasher = Sha256::new();
-        hasher.update(terminal.as_bytes());
+        hasher.update(terminal.as_uuid().as_bytes());
         hasher.update((key.len() as u64).to_be_bytes());
         hasher.update(key.as_bytes());
         hasher.update(request_hash);

@@ -89,7 +89,7 @@ pub async fn issue(
     let record = OnlineKeyRecord {
         merchant: session.merchant,
         customer: session.customer,
-        device: session.device,
+        device: session.device.into(),
     };
     // Stored as `l<merchant>|<record>`: the presenting script checks the
     // merchant before it spends the key, and flips `l` (live) to `u` (used).

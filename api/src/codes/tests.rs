@@ -143,7 +143,7 @@ async fn an_offline_token_made_without_network_verifies_and_names_its_customer()
     let verified = verify(&s, &payload).await.unwrap();
     assert_eq!(verified.kind, CodeKind::Offline);
     assert_eq!(uuid::Uuid::from(verified.customer), s.phone.customer);
-    assert_eq!(verified.device, s.phone.device);
+    assert_eq!(uuid::Uuid::from(verified.device), s.phone.device);
     assert_eq!(payload.len(), 139);
 }
 

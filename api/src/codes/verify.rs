@@ -15,8 +15,8 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use redis::AsyncCommands;
 use tillcode_protocol::{
-    AccountId, CodeError, CodeKind, CustomerId, MerchantId, NumericCode, OfflineToken, PaymentCode,
-    ProblemType, check_freshness, numeric_fingerprint,
+    AccountId, CodeError, CodeKind, CustomerId, DeviceId, MerchantId, NumericCode, OfflineToken,
+    PaymentCode, ProblemType, check_freshness, numeric_fingerprint,
 };
 use uuid::Uuid;
 
@@ -125,7 +125,7 @@ pub struct VerifiedCode {
     /// As the customer gave it; mask it before showing it to a cashier.
     pub customer_name: String,
     pub account: AccountId,
-    pub device: Uuid,
+    pub device: DeviceId,
     pub claim: CodeClaim,
 }
 
@@ -170,10 +170,10 @@ fn accepted(
         customer: device.customer.into(),
         customer_name: device.customer_name.clone(),
         account: device.account.into(),
-        device: device.id,
+        device: device.id.into(),
         claim: CodeClaim {
             kind,
-            device: device.id,
+            device: device.id.into(),
             fingerprint,
             offline_issued_at_ms: match floor {
                 Floor::Offline(at) => Some(at),

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
-use tillcode_protocol::{CustomerId, MerchantId, ProblemType};
+use tillcode_protocol::{CustomerId, DeviceId, MerchantId, ProblemType};
 use uuid::Uuid;
 
 use crate::bearer;
@@ -38,7 +38,7 @@ pub struct CustomerSession {
 pub struct DeviceSession {
     pub merchant: MerchantId,
     pub customer: CustomerId,
-    pub device: Uuid,
+    pub device: DeviceId,
 }
 
 fn unauthorized(detail: &str) -> ApiError {
@@ -84,7 +84,7 @@ impl FromRequest for DeviceSession {
                 .ok_or_else(|| unauthorized("the device session has expired"))?;
             let mut conn = state.db_conn().await?;
             let status: Option<String> = devices::table
-                .find((Uuid::from(session.merchant), session.device))
+                .find((Uuid::from(session.merchant), Uuid::from(session.device)))
                 .select(devices::status)
                 .first(&mut conn)
                 .await

@@ -83,7 +83,7 @@ pub async fn adjust(
         })?;
     let posting = Posting {
         merchant: session.merchant,
-        caller: session.staff,
+        caller: session.staff.into(),
         key,
         operation: Operation::Adjust {
             account: AccountId::from(account),

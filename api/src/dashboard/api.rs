@@ -561,6 +561,7 @@ pub async fn change_terminal(
 ) -> Result<HttpResponse, ApiError> {
     session.require_change()?;
     let (terminal, action) = path.into_inner();
+    let terminal = tillcode_protocol::TerminalId::from(terminal);
     let action = enrollment::TerminalAction::parse(&action)
         .ok_or_else(|| ApiError::client(ProblemType::NotFound, "no such action"))?;
     let by = format!("staff:{}", session.staff);

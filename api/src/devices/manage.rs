@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde::{Deserialize, Serialize};
-use tillcode_protocol::{ProblemType, key_fingerprint, parse_public_key};
+use tillcode_protocol::{DeviceId, ProblemType, key_fingerprint, parse_public_key};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -72,7 +72,7 @@ pub async fn list(
                 fingerprint: parse_public_key(&key)
                     .map(|k| key_fingerprint(&k))
                     .unwrap_or_default(),
-                current: id == session.device,
+                current: DeviceId::from(id) == session.device,
                 created_at,
                 revoked_at,
             },
@@ -127,7 +127,7 @@ pub async fn revoke(
     session: DeviceSession,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let device = path.into_inner();
+    let device = DeviceId::from(path.into_inner());
     let revoked = revoke_devices(&state, &session, Which::Only(device)).await?;
     if revoked.is_empty() {
         return Err(ApiError::client(
@@ -139,8 +139,8 @@ pub async fn revoke(
 }
 
 pub enum Which {
-    Only(Uuid),
-    AllBut(Uuid),
+    Only(DeviceId),
+    AllBut(DeviceId),
 }
 
 /// Revokes devices of the session's customer and kills their online keys.
@@ -173,14 +173,14 @@ pub async fn mark_revoked(
     );
     match which {
         Which::Only(id) => {
-            diesel::update(mine.filter(devices::id.eq(id)))
+            diesel::update(mine.filter(devices::id.eq(Uuid::from(id))))
                 .set(revoked)
                 .returning(devices::id)
                 .get_results(conn)
                 .await
         }
         Which::AllBut(id) => {
-            diesel::update(mine.filter(devices::id.ne(id)))
+            diesel::update(mine.filter(devices::id.ne(Uuid::from(id))))
                 .set(revoked)
                 .returning(devices::id)
                 .get_results(conn)

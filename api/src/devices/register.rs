@@ -242,7 +242,7 @@ pub async fn open_session(
     let claims = DeviceSession {
         merchant: body.merchant_id,
         customer: customer.into(),
-        device: device_id,
+        device: device_id.into(),
     };
     let access_token = bearer::issue(&state, DEVICE_TOKEN, &claims, DEVICE_SESSION_TTL).await?;
     Ok(HttpResponse::Created().json(SessionOpened {

@@ -8,7 +8,9 @@ pub mod velocity;
 #[cfg(test)]
 mod velocity_tests;
 
-use tillcode_protocol::{CodeKind, MerchantId, ProblemType};
+use tillcode_protocol::{
+    CodeKind, CustomerId, DeviceId, MerchantId, ProblemType, StoreId, TerminalId,
+};
 use uuid::Uuid;
 
 use crate::schema::fraud_events;
@@ -66,10 +68,10 @@ pub fn is_signal(kind: ProblemType) -> bool {
 #[derive(Default)]
 pub struct Seen {
     pub code_kind: Option<CodeKind>,
-    pub store: Option<Uuid>,
-    pub terminal: Option<Uuid>,
-    pub customer: Option<Uuid>,
-    pub device: Option<Uuid>,
+    pub store: Option<StoreId>,
+    pub terminal: Option<TerminalId>,
+    pub customer: Option<CustomerId>,
+    pub device: Option<DeviceId>,
 }
 
 /// Counts the refusal and, for a known merchant, records it. Never fails the
@@ -108,10 +110,10 @@ pub async fn record_slug(
                 fraud_events::id.eq(Uuid::now_v7()),
                 fraud_events::reason.eq(reason),
                 fraud_events::code_kind.eq(seen.code_kind.map(|k| k.as_str())),
-                fraud_events::store_id.eq(seen.store),
-                fraud_events::terminal_id.eq(seen.terminal),
-                fraud_events::customer_id.eq(seen.customer),
-                fraud_events::device_id.eq(seen.device),
+                fraud_events::store_id.eq(seen.store.map(Uuid::from)),
+                fraud_events::terminal_id.eq(seen.terminal.map(Uuid::from)),
+                fraud_events::customer_id.eq(seen.customer.map(Uuid::from)),
+                fraud_events::device_id.eq(seen.device.map(Uuid::from)),
             ))
             .execute(&mut conn)
             .await

@@ -179,7 +179,7 @@ async fn a_terminal_that_keeps_submitting_bad_codes_is_suspended_and_a_manager_c
     crate::terminals::enrollment::set_status(
         &mut state.db_conn().await.unwrap(),
         None,
-        terminal.id,
+        terminal.id.into(),
         crate::terminals::enrollment::TerminalAction::Approve,
         "manager",
     )

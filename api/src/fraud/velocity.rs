@@ -9,8 +9,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redis::Script;
-use tillcode_protocol::ProblemType;
-use uuid::Uuid;
+use tillcode_protocol::{CustomerId, DeviceId, ProblemType, TerminalId};
 
 use super::settings::Settings;
 use crate::codes::Claimant;
@@ -19,9 +18,9 @@ use crate::state::AppState;
 
 /// Who a redemption is counted against.
 pub struct Subjects {
-    pub customer: Uuid,
-    pub device: Uuid,
-    pub terminal: Uuid,
+    pub customer: CustomerId,
+    pub device: DeviceId,
+    pub terminal: TerminalId,
 }
 
 /// A redemption counted in the windows, until it is taken back.
@@ -224,7 +223,7 @@ impl Window<'_> {
 pub async fn bad_code_crosses_threshold(
     state: &AppState,
     settings: &Settings,
-    terminal: Uuid,
+    terminal: TerminalId,
 ) -> Result<bool, ApiError> {
     let key = state.redis_key(&["bad-codes", &terminal.to_string()]);
     let mut conn = state.redis_conn().await?;

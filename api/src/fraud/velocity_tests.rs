@@ -13,10 +13,10 @@ use crate::testing::spawn_app;
 
 fn who(customer: Uuid, terminal: Uuid) -> Subjects {
     Subjects {
-        customer,
+        customer: customer.into(),
         // One device per customer here: its limit is not under test.
-        device: customer,
-        terminal,
+        device: customer.into(),
+        terminal: terminal.into(),
     }
 }
 

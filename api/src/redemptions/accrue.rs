@@ -116,7 +116,7 @@ async fn post(
     };
     let posting = Posting {
         merchant,
-        caller: call.terminal.id,
+        caller: call.terminal.id.into(),
         key: call.key.clone(),
         operation: Operation::Accrue {
             account,

@@ -195,7 +195,7 @@ impl<T> SignedCall<T> {
         Ok(ledger::stored_answer(
             &mut conn,
             self.terminal.merchant,
-            self.terminal.id,
+            self.terminal.id.into(),
             &self.key,
             &self.request_hash,
         )

@@ -65,7 +65,7 @@ pub async fn recent(
     }
     let mut page = ledger_transfers::table
         .filter(ledger_transfers::merchant_id.eq(Uuid::from(terminal.merchant)))
-        .filter(ledger_transfers::terminal_id.eq(terminal.id))
+        .filter(ledger_transfers::terminal_id.eq(Uuid::from(terminal.id)))
         .order(ledger_transfers::id.desc())
         .limit(limit + 1)
         .select((

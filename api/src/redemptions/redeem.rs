@@ -179,13 +179,13 @@ async fn pay(
     let merchant = call.terminal.merchant;
     let seen = || fraud::Seen {
         code_kind: Some(verified.kind),
-        customer: Some(verified.customer.into()),
+        customer: Some(verified.customer),
         device: Some(verified.device),
         ..Default::default()
     };
     let settings = state.settings.get(state, merchant).await?;
     let who = fraud::velocity::Subjects {
-        customer: verified.customer.into(),
+        customer: verified.customer,
         device: verified.device,
         terminal: call.terminal.id,
     };
@@ -217,7 +217,7 @@ async fn pay(
     };
     let posting = Posting {
         merchant,
-        caller: call.terminal.id,
+        caller: call.terminal.id.into(),
         key: call.key.clone(),
         operation,
         code: Some(verified.claim.clone()),

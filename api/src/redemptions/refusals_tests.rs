@@ -140,7 +140,7 @@ async fn a_code_sent_by_a_terminal_revoked_behind_the_servers_cache_pays_at_an_h
     crate::terminals::enrollment::set_status(
         &mut t.app.db.connect().await,
         None,
-        t.terminal.id,
+        t.terminal.id.into(),
         crate::terminals::enrollment::TerminalAction::Revoke,
         "test",
     )

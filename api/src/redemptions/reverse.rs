@@ -45,7 +45,7 @@ async fn post_reversal<T>(
         None => {
             let posting = Posting {
                 merchant: call.terminal.merchant,
-                caller: call.terminal.id,
+                caller: call.terminal.id.into(),
                 key: call.key.clone(),
                 operation,
                 code: None,

@@ -256,7 +256,7 @@ async fn suspended_and_revoked_terminals_are_refused_on_their_next_request() {
         crate::terminals::enrollment::set_status(
             &mut state.db_conn().await.unwrap(),
             None,
-            t.terminal.id,
+            t.terminal.id.into(),
             action,
             "test",
         )
@@ -309,7 +309,7 @@ async fn a_terminal_suspended_while_this_server_remembers_it_is_refused_by_the_p
     crate::terminals::enrollment::set_status(
         &mut state.db_conn().await.unwrap(),
         None,
-        t.terminal.id,
+        t.terminal.id.into(),
         crate::terminals::enrollment::TerminalAction::Suspend,
         "test",
     )
@@ -341,8 +341,8 @@ async fn a_terminal_suspended_while_this_server_remembers_it_is_refused_by_the_p
     let posting = ledger::Posting {
         caller: t.terminal.id,
         context: Some(ledger::SaleContext {
-            store: t.terminal.store,
-            terminal: t.terminal.id,
+            store: t.terminal.store.into(),
+            terminal: t.terminal.id.into(),
             reference: None,
         }),
         ..t.merchant.posting("direct", redeem)

@@ -13,7 +13,7 @@ use diesel_async::RunQueryDsl;
 use rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
-use tillcode_protocol::{MerchantId, ProblemType};
+use tillcode_protocol::{MerchantId, ProblemType, StaffId};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -54,7 +54,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StaffSession {
     pub merchant: MerchantId,
-    pub staff: Uuid,
+    pub staff: StaffId,
     pub role: Role,
     pub csrf: String,
 }
@@ -182,7 +182,7 @@ pub async fn sign_in(
     OsRng.fill_bytes(&mut csrf);
     let session = StaffSession {
         merchant: body.merchant_id,
-        staff: staff_id,
+        staff: staff_id.into(),
         role,
         csrf: BASE64URL_NOPAD.encode(&csrf),
     };
@@ -236,7 +236,7 @@ pub struct StaffMe {
 #[get("/v1/staff/me")]
 pub async fn me(session: StaffSession) -> HttpResponse {
     HttpResponse::Ok().json(StaffMe {
-        staff_id: session.staff,
+        staff_id: session.staff.into(),
         merchant_id: session.merchant,
         role: session.role,
     })

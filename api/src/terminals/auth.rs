@@ -15,7 +15,7 @@ use tillcode_protocol::http_signature::{
     CREATED_WINDOW_S, HttpSignatureError, KeyId, NONCE_RETENTION_S, RequestParts, check_created,
     parse_signature, verify_signature,
 };
-use tillcode_protocol::{MerchantId, ProblemType};
+use tillcode_protocol::{MerchantId, ProblemType, StoreId, TerminalId};
 use uuid::Uuid;
 
 use crate::db::TerminalStatus;
@@ -27,9 +27,9 @@ use crate::state::AppState;
 /// An authenticated terminal.
 #[derive(Clone, Debug)]
 pub struct Terminal {
-    pub id: Uuid,
+    pub id: TerminalId,
     pub merchant: MerchantId,
-    pub store: Uuid,
+    pub store: StoreId,
     pub name: String,
     /// As read when the request was authenticated; `None` when the request
     /// leaves it to the posting ([`Require::ActiveAtPosting`]).
@@ -61,7 +61,7 @@ pub const CACHE_CAPACITY: u64 = 20_000;
 /// suspending or revoking is a status, read by the posting or by
 /// [`require_active`].
 #[derive(Clone)]
-pub struct TerminalCache(Cache<Uuid, Terminal>);
+pub struct TerminalCache(Cache<TerminalId, Terminal>);
 
 impl Default for TerminalCache {
     fn default() -> Self {
@@ -91,7 +91,7 @@ pub async fn authenticate(
     body: &[u8],
     require: Require,
 ) -> Result<Terminal, ApiError> {
-    let mut known: Option<(MerchantId, Uuid, Uuid)> = None;
+    let mut known: Option<(MerchantId, TerminalId, StoreId)> = None;
     let result = check(state, req, body, require, &mut known).await;
     if let Err(error) = &result {
         // Refusals of a known terminal are recorded for its merchant; the
@@ -111,7 +111,7 @@ async fn check(
     req: &HttpRequest,
     body: &[u8],
     require: Require,
-    known: &mut Option<(MerchantId, Uuid, Uuid)>,
+    known: &mut Option<(MerchantId, TerminalId, StoreId)>,
 ) -> Result<Terminal, ApiError> {
     let query = req.query_string();
     // For a signature that covers more than the profile requires (`date`,
@@ -139,6 +139,7 @@ async fn check(
     let KeyId::Terminal(terminal_id) = signed.keyid else {
         return Err(refused(HttpSignatureError::UnknownKeyId));
     };
+    let terminal_id = TerminalId::from(terminal_id);
     // A redemption takes the terminal's identity from the cache; on a miss
     // the row is read, and its status with it, so it is checked below.
     // Requests that miss together share that read; those that waited for it
@@ -215,7 +216,7 @@ pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(),
         return Ok(());
     }
     let status: Option<TerminalStatus> = terminals::table
-        .filter(terminals::id.eq(terminal.id))
+        .filter(terminals::id.eq(Uuid::from(terminal.id)))
         .select(terminals::status)
         .first(&mut *state.db_conn().await?)
         .await
@@ -234,10 +235,10 @@ pub async fn require_active(state: &AppState, terminal: &Terminal) -> Result<(),
     Err(error)
 }
 
-async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> {
+async fn find(state: &AppState, id: TerminalId) -> Result<Option<Terminal>, ApiError> {
     let mut conn = state.db_conn().await?;
     let row: Option<(Uuid, Uuid, String, TerminalStatus, Vec<u8>)> = terminals::table
-        .filter(terminals::id.eq(id))
+        .filter(terminals::id.eq(Uuid::from(id)))
         .select((
             terminals::merchant_id,
             terminals::store_id,
@@ -252,7 +253,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> 
         row.map(|(merchant, store, name, status, public_key)| Terminal {
             id,
             merchant: merchant.into(),
-            store,
+            store: store.into(),
             name,
             status: Some(status),
             public_key,
@@ -262,7 +263,7 @@ async fn find(state: &AppState, id: Uuid) -> Result<Option<Terminal>, ApiError> 
 
 async fn first_use_of_nonce(
     state: &AppState,
-    terminal: Uuid,
+    terminal: TerminalId,
     nonce: &str,
 ) -> Result<bool, ApiError> {
     let key = state.redis_key(&["nonce", &terminal.to_string(), nonce]);

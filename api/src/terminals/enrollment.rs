@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tillcode_protocol::{
-    EnrollmentCode, MerchantId, ProblemType, enroll_terminal_message, key_fingerprint,
+    EnrollmentCode, MerchantId, ProblemType, TerminalId, enroll_terminal_message, key_fingerprint,
     parse_public_key, verify_strict,
 };
 use utoipa::ToSchema;
@@ -317,7 +317,7 @@ impl TerminalAction {
 }
 
 /// The answer when [`set_status`] found no terminal to change.
-pub fn no_terminal_for(terminal: Uuid, action: TerminalAction) -> ApiError {
+pub fn no_terminal_for(terminal: TerminalId, action: TerminalAction) -> ApiError {
     let (from, _) = action.transition();
     let from: Vec<&str> = from.iter().map(|status| status.as_str()).collect();
     ApiError::client(
@@ -335,13 +335,13 @@ pub fn no_terminal_for(terminal: Uuid, action: TerminalAction) -> ApiError {
 pub async fn set_status(
     conn: &mut diesel_async::AsyncPgConnection,
     merchant: Option<MerchantId>,
-    terminal: Uuid,
+    terminal: TerminalId,
     action: TerminalAction,
     by: &str,
 ) -> Result<Option<TerminalView>, ApiError> {
     let (from, to) = action.transition();
     let mut update = diesel::update(terminals::table)
-        .filter(terminals::id.eq(terminal))
+        .filter(terminals::id.eq(Uuid::from(terminal)))
         .filter(terminals::status.eq_any(from))
         .into_boxed();
     if let Some(merchant) = merchant {
@@ -364,7 +364,7 @@ pub async fn set_status(
         .await
         .optional()?;
     Ok(row.map(|(merchant, store, name, status, key)| {
-        TerminalView::new(terminal, merchant, store, name, status, &key)
+        TerminalView::new(terminal.into(), merchant, store, name, status, &key)
     }))
 }
 

@@ -38,9 +38,9 @@ pub async fn me(
         .status
         .ok_or_else(|| ApiError::Internal("the terminal's status was not read".into()))?;
     Ok(HttpResponse::Ok().json(TerminalView::new(
-        terminal.id,
+        terminal.id.into(),
         terminal.merchant.into(),
-        terminal.store,
+        terminal.store.into(),
         terminal.name,
         status,
         &terminal.public_key,

@@ -56,7 +56,7 @@ pub async fn enrolled_terminal(
     crate::terminals::enrollment::set_status(
         &mut state.db_conn().await.unwrap(),
         None,
-        id,
+        id.into(),
         crate::terminals::enrollment::TerminalAction::Approve,
         "test",
     )

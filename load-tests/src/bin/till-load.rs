@@ -353,9 +353,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let state = velocity_state.clone();
             async move {
                 let who = Subjects {
-                    customer: Uuid::from_u128(u128::from(n % 400)),
-                    device: Uuid::from_u128(u128::from(n % 400) + 1000),
-                    terminal: scene.terminal,
+                    customer: Uuid::from_u128(u128::from(n % 400)).into(),
+                    device: Uuid::from_u128(u128::from(n % 400) + 1000).into(),
+                    terminal: scene.terminal.into(),
                 };
                 velocity::admit(&state, &limits, &who, 1, Claimant::unique())
                     .await

@@ -252,7 +252,7 @@ async fn terminals(
         enrollment::set_status(
             conn,
             None,
-            id,
+            id.into(),
             enrollment::TerminalAction::Approve,
             "load-tests",
         )
