@@ -207,13 +207,9 @@ impl RootSpanBuilder for Spans {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use std::sync::{Arc, Mutex};
-
-    use tracing_subscriber::fmt::MakeWriter;
-
     use super::{REQUEST_ID_MAX_LEN, RequestId};
-    use crate::config::Secret;
-    use crate::testing::{TestApp, TestDatabase, spawn_app, spawn_app_with};
+    use crate::testing::logs::LogCapture;
+    use crate::testing::{spawn_app, spawn_app_with_dead_redis};
 
     /// The answer's `X-Request-Id`, and the `request_id` of its problem body
     /// if it has one.
@@ -337,27 +333,6 @@ mod tests {
         assert!(is_uuid_v7(ids[0].as_str()));
     }
 
-    /// Every byte the subscriber writes.
-    #[derive(Clone, Default)]
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl<'a> MakeWriter<'a> for Capture {
-        type Writer = Capture;
-        fn make_writer(&'a self) -> Self::Writer {
-            self.clone()
-        }
-    }
-
     /// An error a request logs carries its route and id, even with the
     /// filter at `warn`; the `tillcode::http` line of each answer is at
     /// `info`, so that filter leaves it out. The capture is the process's
@@ -365,24 +340,8 @@ mod tests {
     /// `ops/test.sh` runs) gives each test a process of its own.
     #[tokio::test]
     async fn an_error_a_request_logs_carries_its_route_and_request_id() {
-        let capture = Capture::default();
-        tracing_subscriber::fmt()
-            .with_env_filter(super::filter("warn"))
-            .with_writer(capture.clone())
-            .json()
-            .try_init()
-            .expect("no subscriber yet: run this test in a process of its own (cargo nextest)");
-        let app = spawn_app_with(
-            TestDatabase::new(),
-            |db, prefix| {
-                let mut config = TestApp::config(db, prefix);
-                // Port 1 on loopback: nothing listens there.
-                config.redis_url = Secret::new("redis://127.0.0.1:1");
-                config
-            },
-            "tillcode-test:dead-redis:".to_owned(),
-        )
-        .await;
+        let capture = LogCapture::install("warn");
+        let app = spawn_app_with_dead_redis().await;
         // A challenge is kept in Redis: with Redis down, a logged 503.
         let response = reqwest::Client::new()
             .post(app.url("/v1/challenges"))
@@ -395,7 +354,7 @@ mod tests {
         assert_eq!(header, "report-me-42");
         assert_eq!(body.as_deref(), Some("report-me-42"));
 
-        let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+        let text = capture.text();
         let events: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).unwrap())

@@ -85,8 +85,7 @@ async fn redis_ok(state: &AppState) -> bool {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
-    use crate::config::Secret;
-    use crate::testing::{TestApp, TestDatabase, spawn_app, spawn_app_with};
+    use crate::testing::{spawn_app, spawn_app_with_dead_redis};
 
     #[tokio::test]
     async fn healthz_answers_ok() {
@@ -108,17 +107,7 @@ mod tests {
 
     #[tokio::test]
     async fn readyz_is_a_503_problem_naming_redis_when_redis_is_unreachable() {
-        let app = spawn_app_with(
-            TestDatabase::new(),
-            |db, prefix| {
-                let mut config = TestApp::config(db, prefix);
-                // Port 1 on loopback: nothing listens there.
-                config.redis_url = Secret::new("redis://127.0.0.1:1");
-                config
-            },
-            "tillcode-test:dead-redis:".to_owned(),
-        )
-        .await;
+        let app = spawn_app_with_dead_redis().await;
         let response = reqwest::get(app.url("/readyz")).await.unwrap();
         assert_eq!(response.status(), 503);
         assert_eq!(

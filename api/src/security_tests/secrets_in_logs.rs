@@ -6,60 +6,22 @@
 //! the server starts; nextest (what `ops/test.sh` runs) gives every test a
 //! process of its own, so nothing else has installed one yet.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use ed25519_dalek::SigningKey;
 use rand_core::OsRng;
 use serde_json::json;
 use tillcode_protocol::{LinkCode, link_device_message};
-use tracing_subscriber::fmt::MakeWriter;
 
 use super::{STAFF_PASSWORD, credit, now_ms, signed_post, staff_sign_in};
 use crate::staff::Role;
 use crate::testing::customer::{PASSWORD, post, register};
+use crate::testing::logs::LogCapture;
 use crate::testing::terminal::{enroll, enrolled_terminal};
 use crate::testing::{TestApp, spawn_app};
 
-/// Every byte the subscriber writes.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-fn capture_every_log_line() -> Capture {
-    let capture = Capture::default();
-    // As `telemetry::init` does, with the `log` bridge (actix's access log
-    // goes through `log`), but into memory, for an operator asking for
+fn capture_every_log_line() -> LogCapture {
+    // As `telemetry::init` does, but into memory, for an operator asking for
     // everything, the database driver included.
-    tracing_subscriber::fmt()
-        .with_env_filter(crate::telemetry::filter("trace,tokio_postgres=trace"))
-        .with_writer(capture.clone())
-        .json()
-        .try_init()
-        .expect("no subscriber yet: run this test in a process of its own (cargo nextest)");
-    capture
+    LogCapture::install("trace,tokio_postgres=trace")
 }
 
 /// Each secret with a name for the failure message.

@@ -6,6 +6,8 @@
 
 #[cfg(test)]
 pub mod customer;
+#[cfg(test)]
+pub mod logs;
 mod redis_setup;
 #[cfg(test)]
 pub mod terminal;
@@ -162,4 +164,20 @@ pub async fn spawn_app_with(
         server: handle,
         twin: false,
     }
+}
+
+/// A server whose Redis is unreachable (port 1 on loopback: nothing listens
+/// there), over a database of its own.
+#[cfg(test)]
+pub async fn spawn_app_with_dead_redis() -> TestApp {
+    spawn_app_with(
+        TestDatabase::new(),
+        |db, prefix| {
+            let mut config = TestApp::config(db, prefix);
+            config.redis_url = crate::config::Secret::new("redis://127.0.0.1:1");
+            config
+        },
+        "tillcode-test:dead-redis:".to_owned(),
+    )
+    .await
 }
