@@ -18,9 +18,10 @@
 // restarts (the key must survive in IndexedDB) with a fake camera that shows
 // a fresh offline QR code; redeem 30 by scanning -> balance 9970; scan the
 // same code again -> "already used"; a typed numeric code with an earning;
-// a pasted online key whose first answer is lost (the till retries with the
-// same Idempotency-Key; charged once); a suspended terminal is refused. The balance is
-// checked with the customer CLI too.
+// an earn-only sale (a pasted offline code, nothing redeemed); a pasted
+// online key whose first answer is lost (the till retries with the same
+// Idempotency-Key; charged once); a suspended terminal is refused. The
+// balance is checked with the customer CLI too.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -269,6 +270,25 @@ async function main() {
   );
   await screenshot(page, "typed-with-earning");
 
+  // ---------------------------------------------------------------- earn only
+  // Nothing to redeem: the code only names the customer, who earns 7 (an
+  // accrual, POST /v1/accruals).
+  await page.click("#result-next");
+  await visible(page, "#screen-redeem");
+  await page.fill("#amount", "");
+  await page.fill("#earn", "7");
+  await page.fill("#paste-code", `${customerCode("offline").payload}\n`);
+  await page.click("#paste-submit");
+  const earnedOnly = await success(page);
+  log(`earn only: ${JSON.stringify(earnedOnly)}`);
+  assert.deepEqual(
+    { amount: earnedOnly.amount, earned: earnedOnly.earned, balance: earnedOnly.balance },
+    { amount: 0, earned: 7, balance: startBalance - 30 - 20 + 5 + 7 },
+  );
+  assert.equal((await page.locator("#h-result").textContent()).trim(), "Points added");
+  assert.equal(customer("balance").balance, earnedOnly.balance);
+  await screenshot(page, "earn-only");
+
   // ---------------------------------------------------------------- pasted, answer lost
   // The server commits the first attempt but the connection drops before
   // the answer arrives: the till retries by itself with the same
@@ -301,7 +321,7 @@ async function main() {
   assert.equal(attempts[1].key, attempts[0].key, "the retry reuses the Idempotency-Key");
   assert.notEqual(attempts[1].input, attempts[0].input, "the retry is signed afresh (new nonce)");
   assert.ok(await page.locator("#r-replayed").isVisible(), "the till says nothing was charged twice");
-  assert.equal(pasted.balance, startBalance - 30 - 20 + 5 - 10);
+  assert.equal(pasted.balance, startBalance - 30 - 20 + 5 + 7 - 10);
   assert.equal(customer("balance").balance, pasted.balance, "charged once");
   await screenshot(page, "pasted-retried");
 

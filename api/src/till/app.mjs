@@ -387,7 +387,9 @@ function onKeypad(event) {
 
 function parseAmount(text, optional) {
   const t = text.trim();
-  if (t === "") return optional ? { value: null } : { error: "Enter the amount to redeem." };
+  if (t === "") {
+    return optional ? { value: null } : { error: "Enter the amount to redeem, or only what the customer earns." };
+  }
   if (!/^[0-9]{1,12}$/.test(t)) return { error: "Amounts are whole numbers: digits only." };
   const value = Number(t);
   if (value === 0) return optional ? { value: null } : { error: "The amount must be above zero." };
@@ -396,8 +398,9 @@ function parseAmount(text, optional) {
 
 /** The amounts on screen, or null after showing what is wrong. */
 function readAmounts() {
-  const amount = parseAmount($("amount").value, false);
   const earn = parseAmount($("earn").value, true);
+  // With an earning and nothing to redeem, the sale only earns (an accrual).
+  const amount = parseAmount($("amount").value, !earn.error && earn.value !== null);
   const error = amount.error ?? (earn.error ? `Earn: ${earn.error}` : null);
   for (const [id, bad] of [["amount", amount.error], ["earn", earn.error]]) {
     if (bad) $(id).setAttribute("aria-invalid", "true");
@@ -480,9 +483,13 @@ let lastRequest = null;
 async function redeem(code) {
   const amounts = readAmounts();
   if (!amounts) return;
-  const body = { code, amount: amounts.amount };
-  if (amounts.earn !== null) body.earn = amounts.earn;
+  // Earn only: the code names the customer, and nothing is redeemed.
+  const earnOnly = amounts.amount === null;
+  const body = earnOnly ? { code, amount: amounts.earn } : { code, amount: amounts.amount };
+  if (!earnOnly && amounts.earn !== null) body.earn = amounts.earn;
   lastRequest = {
+    path: earnOnly ? "/v1/accruals" : "/v1/redemptions",
+    earnOnly,
     bytes: utf8.encode(JSON.stringify(body)),
     idempotencyKey: crypto.randomUUID(),
     amounts,
@@ -491,7 +498,9 @@ async function redeem(code) {
 }
 
 async function send(request) {
-  $("h-busy").textContent = `Redeeming ${fmt(request.amounts.amount)}…`;
+  $("h-busy").textContent = request.earnOnly
+    ? `Adding ${fmt(request.amounts.earn)}…`
+    : `Redeeming ${fmt(request.amounts.amount)}…`;
   $("busy-status").textContent = "";
   show("busy");
   const MAX_ATTEMPTS = 4;
@@ -499,7 +508,7 @@ async function send(request) {
   for (let attempt = 1; ; attempt++) {
     let res;
     try {
-      res = await signedFetch("POST", "/v1/redemptions", {
+      res = await signedFetch("POST", request.path, {
         body: request.bytes,
         idempotencyKey: request.idempotencyKey,
       });
@@ -510,14 +519,18 @@ async function send(request) {
         continue;
       }
       showFailure({
-        message: "No connection to the server. The redemption may not have gone through.",
+        message: request.earnOnly
+          ? "No connection to the server. The points may not have been added."
+          : "No connection to the server. The redemption may not have gone through.",
         detail: "Retry sends the same request again: the customer is never charged twice.",
         retry: true,
       });
       return;
     }
     if (res.ok) {
-      showSuccess(await res.json());
+      const answer = await res.json();
+      if (request.earnOnly) showEarned(answer);
+      else showSuccess(answer);
       return;
     }
     const p = await readProblem(res);
@@ -537,6 +550,7 @@ async function send(request) {
     }
     showFailure({
       message,
+      title: request.earnOnly ? "Not added" : "Not redeemed",
       detail: p.detail,
       slug: p.slug,
       retry: RETRYABLE.has(p.slug) || p.status >= 500,
@@ -559,6 +573,7 @@ const KIND_TEXT = { online: "an online code", offline: "an offline code", numeri
 
 function showSuccess(r) {
   lastRequest = null;
+  $("h-result").textContent = "Redeemed";
   $("result-ok").hidden = false;
   $("result-error").hidden = true;
   $("r-customer").textContent = customerName(r.customer);
@@ -585,10 +600,24 @@ function showSuccess(r) {
   show("result", "h-result");
 }
 
-function showFailure({ message, detail = "", slug = "", retry = false, newCode = false }) {
+/** An earn-only sale's answer (`POST /v1/accruals`): nothing redeemed. */
+function showEarned(r) {
+  showSuccess({
+    customer: r.customer,
+    amount: 0,
+    earned: null,
+    balance_after: r.balance_after,
+    replayed: r.replayed,
+  });
+  $("h-result").textContent = "Points added";
+  $("r-earned").textContent = fmt(r.amount);
+  $("r-earned").dataset.value = String(r.amount);
+}
+
+function showFailure({ message, title = "Not redeemed", detail = "", slug = "", retry = false, newCode = false }) {
   $("result-ok").hidden = true;
   $("result-error").hidden = false;
-  $("h-result-error").textContent = newCode ? "Ask for a new code" : "Not redeemed";
+  $("h-result-error").textContent = newCode ? "Ask for a new code" : title;
   $("e-message").textContent = message;
   setText("e-detail", detail && detail !== message ? detail : "");
   $("result-retry").hidden = !retry;
@@ -722,7 +751,9 @@ async function startScan(event) {
   stopScan();
   const token = scanToken;
   $("scan-amount").textContent =
-    `Amount ${fmt(amounts.amount)}` + (amounts.earn !== null ? `, earn ${fmt(amounts.earn)}` : "");
+    amounts.amount === null
+      ? `Earn ${fmt(amounts.earn)}, nothing redeemed`
+      : `Amount ${fmt(amounts.amount)}` + (amounts.earn !== null ? `, earn ${fmt(amounts.earn)}` : "");
   $("scan-status").textContent = "Starting the camera…";
   show("scan", "scan-cancel");
   if (!navigator.mediaDevices?.getUserMedia) {
