@@ -11,8 +11,10 @@ use tillcode_protocol::ProblemType;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::masked_name;
 use crate::error::ApiError;
-use crate::schema::ledger_transfers;
+use crate::ledger::TransferKind;
+use crate::schema::{accounts, customers, ledger_transfers};
 use crate::state::AppState;
 use crate::terminals::auth::{Require, authenticate};
 
@@ -37,6 +39,13 @@ pub struct TillTransaction {
     pub reference: Option<String>,
     pub code_kind: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The customer's masked name, for the till's confirmations.
+    #[schema(example = "Ana B.")]
+    pub customer: String,
+    /// A redemption: whether it was voided, and what is left to refund (0
+    /// once voided or refunded in full). Absent for other kinds.
+    pub voided: Option<bool>,
+    pub refundable: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -64,6 +73,16 @@ pub async fn recent(
         ));
     }
     let mut page = ledger_transfers::table
+        .inner_join(
+            accounts::table.on(accounts::merchant_id
+                .eq(ledger_transfers::merchant_id)
+                .and(accounts::id.eq(ledger_transfers::account_id))),
+        )
+        .inner_join(
+            customers::table.on(customers::merchant_id
+                .eq(accounts::merchant_id)
+                .and(customers::id.eq(accounts::customer_id))),
+        )
         .filter(ledger_transfers::merchant_id.eq(Uuid::from(terminal.merchant)))
         .filter(ledger_transfers::terminal_id.eq(Uuid::from(terminal.id)))
         .order(ledger_transfers::id.desc())
@@ -76,6 +95,9 @@ pub async fn recent(
             ledger_transfers::reference,
             ledger_transfers::code_kind,
             ledger_transfers::created_at,
+            customers::display_name,
+            ledger_transfers::voided,
+            ledger_transfers::reversed_amount,
         ))
         .into_boxed();
     if let Some(cursor) = query.starting_after {
@@ -89,6 +111,9 @@ pub async fn recent(
         Option<String>,
         Option<String>,
         DateTime<Utc>,
+        String,
+        bool,
+        i64,
     );
     let mut rows: Vec<Row> = page.load(&mut *state.db_conn().await?).await?;
     let more = rows.len() as i64 > limit;
@@ -97,15 +122,30 @@ pub async fn recent(
     let items = rows
         .into_iter()
         .map(
-            |(transfer_id, kind, change, balance_after, reference, code_kind, created_at)| {
+            |(
+                transfer_id,
+                kind,
+                change,
+                balance_after,
+                reference,
+                code_kind,
+                created_at,
+                name,
+                voided,
+                reversed,
+            )| {
+                let redemption = kind == TransferKind::Redeem.as_str();
                 TillTransaction {
                     transfer_id,
-                    kind,
                     amount: change.abs(),
                     balance_after,
                     reference,
                     code_kind,
                     created_at,
+                    customer: masked_name(&name),
+                    voided: redemption.then_some(voided),
+                    refundable: redemption.then(|| if voided { 0 } else { -change - reversed }),
+                    kind,
                 }
             },
         )

@@ -403,6 +403,47 @@ async fn void_restores_the_balance_once_and_refunds_never_exceed_the_redemption(
         )
     );
     assert_eq!(balance(&t).await, 95);
+
+    // The till's recent list says what is left to undo, and for whom.
+    let (status, page) = t
+        .terminal
+        .send(
+            &t.app,
+            Signed {
+                method: "GET",
+                path: "/v1/terminal/transactions",
+                body: None,
+                idempotency_key: None,
+            },
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().unwrap();
+    let undo: Vec<_> = items
+        .iter()
+        .map(|i| {
+            (
+                i["kind"].as_str().unwrap(),
+                i["amount"].as_i64().unwrap(),
+                i["voided"].as_bool(),
+                i["refundable"].as_i64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        undo,
+        [
+            ("refund", 15, None, None),
+            ("redeem", 20, Some(false), Some(5)),
+            ("void", 30, None, None),
+            ("redeem", 30, Some(true), Some(0)),
+        ]
+    );
+    let name = items[0]["customer"].as_str().unwrap();
+    assert!(
+        !name.is_empty() && !name.contains('@'),
+        "a masked name: {name}"
+    );
 }
 
 #[tokio::test]
