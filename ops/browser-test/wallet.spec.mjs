@@ -1,0 +1,228 @@
+// The customer's wallet (/wallet/{slug}) in Debian's headless Chromium,
+// driven by playwright-core, against a real tillcode-api, at a phone's
+// width (390 px). Run by ops/browser-test.sh, with, in the environment:
+//   WALLET_URL            the API's base URL (http://127.0.0.1:PORT)
+//   WALLET_SLUG           the demo merchant's slug
+//   WALLET_STORE_ID       the demo store
+//   TILLCODE_API_BIN      the tillcode-api binary (admin commands; it reads
+//                         TILLCODE_DATABASE_URL from the environment)
+//   TILLCODE_CASHIER_BIN  the cashier CLI (the till: enrolls, credits, redeems
+//                         a PNG of the QR it is given, decoding it itself)
+//   WALLET_WORK           a scratch directory
+//   WALLET_SCREENSHOTS    where the screenshots go (wallet-*.png)
+//   CHROMIUM              the browser (default /usr/bin/chromium)
+//
+// The story: a new customer signs up in the wallet (the device key is made
+// and registered in the page); a till credits 100; the wallet's QR, captured
+// from the page as a picture, is decoded and redeemed by the till for 30, and
+// the wallet then shows 70; its numeric code, read off the page, pays 5; the
+// same picture again is refused; a new code comes within 20 s and is newer.
+// Then the network is cut (DevTools offline): a reload still opens the
+// wallet from its service worker and shows a fresh code, which the till
+// redeems; back online, the wallet shows the balance the till left.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+import { chromium } from "playwright-core";
+
+const env = (name, fallback) => {
+  const v = process.env[name] ?? fallback;
+  if (v === undefined) throw new Error(`${name} is not set (run ops/browser-test.sh)`);
+  return v;
+};
+const BASE = env("WALLET_URL");
+const SLUG = env("WALLET_SLUG");
+const STORE = env("WALLET_STORE_ID");
+const API_BIN = env("TILLCODE_API_BIN");
+const CASHIER_BIN = env("TILLCODE_CASHIER_BIN");
+const WORK = env("WALLET_WORK");
+const SHOTS = env("WALLET_SCREENSHOTS");
+const CHROMIUM = env("CHROMIUM", "/usr/bin/chromium");
+
+const ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+const log = (msg) => process.stderr.write(`wallet.spec: ${msg}\n`);
+mkdirSync(SHOTS, { recursive: true });
+
+function run(bin, args, input) {
+  return execFileSync(bin, args, {
+    encoding: "utf8",
+    input,
+    stdio: [input === undefined ? "ignore" : "pipe", "pipe", "inherit"],
+  });
+}
+/** The JSON document a command prints (the last one that starts a line). */
+function runJson(bin, args, input) {
+  const out = run(bin, args, input).trim();
+  return JSON.parse(out.slice(out.search(/^[{[]/m)));
+}
+const admin = (...args) => runJson(API_BIN, ["admin", ...args]);
+const TILL = path.join(WORK, "wallet-till");
+const cashier = (...args) => runJson(CASHIER_BIN, ["--home", TILL, "--api", BASE, ...args]);
+/** A cashier command that must be refused: the problem type's slug. */
+function cashierRefused(...args) {
+  try {
+    run(CASHIER_BIN, ["--home", TILL, "--api", BASE, ...args]);
+  } catch (e) {
+    const out = String(e.stdout ?? "").trim();
+    return JSON.parse(out.slice(out.search(/^[{[]/m))).type.split("/").pop();
+  }
+  throw new Error(`cashier ${args.join(" ")} was not refused`);
+}
+
+const screenshot = (page, name) => page.screenshot({ path: path.join(SHOTS, `wallet-${name}.png`), fullPage: true });
+
+async function visible(page, selector) {
+  await page.locator(selector).waitFor({ state: "visible", timeout: 15000 });
+}
+
+/** The QR on the page, as a PNG file, and the issue time of its token. */
+let shots = 0;
+async function captureQr(page) {
+  const file = path.join(WORK, `wallet-qr-${++shots}.png`);
+  const issuedAt = Number(await page.locator("#qr").getAttribute("data-issued-at"));
+  await page.locator("#qr").screenshot({ path: file });
+  return { file, issuedAt };
+}
+
+async function waitForBalance(page, value) {
+  await page.click("#refresh");
+  await page.waitForFunction(
+    (v) => document.getElementById("balance").dataset.value === v,
+    String(value),
+    { timeout: 15000 },
+  );
+}
+
+const problems = [];
+let offlineOnPurpose = false;
+
+async function main() {
+  // ---------------------------------------------------------------- a till
+  const code = admin("create-enrollment", "--store", STORE).code;
+  const enrolled = cashier("enroll", "--store", STORE, "--code", code, "--name", "Wallet test till");
+  run(API_BIN, ["admin", "approve-terminal", enrolled.terminal_id]);
+  assert.equal(cashier("status").status, "active");
+
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const context = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+  });
+  const page = await context.newPage();
+  // Chromium logs every 4xx answer, and every request cut while offline, as
+  // "Failed to load resource"; anything else (a CSP violation, a script
+  // error) fails the test.
+  page.on("console", (m) => {
+    if (m.type() === "error" && !m.text().startsWith("Failed to load resource:")) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED" && !offlineOnPurpose) {
+      problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+    }
+  });
+
+  // ---------------------------------------------------------------- sign up
+  await page.goto(`${BASE}/wallet/${SLUG}`);
+  await visible(page, "#screen-sign");
+  assert.equal((await page.locator("#merchant-name").textContent()).trim(), "Demo Grocers");
+  await screenshot(page, "01-sign-up");
+  const email = `wallet-${Date.now()}@example.com`;
+  await page.fill("#display-name", "Wanda");
+  await page.fill("#email", email);
+  await page.fill("#password", "a wallet passphrase for the test");
+  await page.fill("#device-name", "Wanda's phone");
+  await page.click("#sign-submit");
+  await visible(page, "#screen-pay");
+  await page.waitForFunction(() => /^\d{4} \d{4} \d{4} \d{4} \d{2}$/.test(document.getElementById("numeric").textContent));
+  await waitForBalance(page, 0);
+  assert.equal(await page.locator("#qr").getAttribute("data-modules"), "41", "an offline token is QR version 6 at level M");
+  const customerId = (await page.locator("#customer-id").textContent()).trim();
+  assert.match(customerId, /^[0-9a-f-]{36}$/);
+  const fingerprint = (await page.locator("#fingerprint").textContent()).trim();
+  assert.match(fingerprint, /^([A-Z2-7]{4}-){6}[A-Z2-7]{2}$/);
+  // The key cannot be read out of the page.
+  const extractable = await page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("tillcode-wallet", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction("devices").objectStore("devices").getAll();
+          req.onsuccess = () => resolve(req.result.map((d) => [d.privateKey.extractable, d.totpKey.extractable, d.privateKey.algorithm.name]));
+        };
+      }),
+  );
+  assert.deepEqual(extractable, [[false, false, "Ed25519"]]);
+
+  // ---------------------------------------------------------------- pay at a till
+  cashier("accrue", "--customer", customerId, "--amount", "100");
+  await waitForBalance(page, 100);
+  await screenshot(page, "02-pay");
+  const first = await captureQr(page);
+  const sale = cashier("redeem", "--image", first.file, "--amount", "30");
+  log(`redeemed the page's QR: ${JSON.stringify(sale)}`);
+  await waitForBalance(page, 70);
+  await screenshot(page, "03-after-redeem");
+  assert.equal(cashierRefused("redeem", "--image", first.file, "--amount", "1"), "code-replayed", "the picture pays once");
+
+  const digits = (await page.locator("#numeric").textContent()).replace(/ /g, "");
+  cashier("redeem", "--code", digits, "--amount", "5");
+  await waitForBalance(page, 65);
+
+  // A new token within 20 s, issued later than the one before.
+  const before = Number(await page.locator("#qr").getAttribute("data-issued-at"));
+  await page.waitForFunction(
+    (t) => Number(document.getElementById("qr").dataset.issuedAt) > t,
+    before,
+    { timeout: 25000 },
+  );
+
+  // ---------------------------------------------------------------- no network
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true));
+  offlineOnPurpose = true;
+  await context.setOffline(true);
+  const lastOnline = Number(await page.locator("#qr").getAttribute("data-issued-at"));
+  const started = Date.now();
+  await page.reload();
+  await visible(page, "#screen-pay");
+  await page.waitForFunction(() => /^\d{4} \d{4} \d{4} \d{4} \d{2}$/.test(document.getElementById("numeric").textContent));
+  log(`offline reload to a code: ${Date.now() - started} ms`);
+  assert.equal((await page.locator("#net").textContent()).trim(), "Offline");
+  assert.equal(await page.locator("#balance").getAttribute("data-value"), "65", "the last balance seen");
+  const offline = await captureQr(page);
+  assert.ok(offline.issuedAt > lastOnline, "a fresh token, newer than any before");
+  await screenshot(page, "04-offline");
+  cashier("redeem", "--image", offline.file, "--amount", "10");
+
+  await context.setOffline(false);
+  offlineOnPurpose = false;
+  await waitForBalance(page, 55);
+  await screenshot(page, "05-back-online");
+
+  await browser.close();
+  assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");
+  log("passed");
+}
+
+main().catch((e) => {
+  process.stderr.write(`wallet.spec: FAILED: ${e?.stack ?? e}\n`);
+  if (problems.length) process.stderr.write(`${problems.join("\n")}\n`);
+  process.exit(1);
+});
