@@ -19,7 +19,9 @@
 // same picture again is refused; a new code comes within 20 s and is newer.
 // Then the network is cut (DevTools offline): a reload still opens the
 // wallet from its service worker and shows a fresh code, which the till
-// redeems; back online, the wallet shows the balance the till left.
+// redeems; back online, the wallet shows the balance the till left. Signing
+// out revokes the device (its last code is refused) and deletes its keys;
+// signing in again makes a new key, whose code pays.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -105,6 +107,25 @@ async function waitForBalance(page, value) {
   );
 }
 
+/** What the wallet keeps in IndexedDB: per device, whether each key is extractable. */
+function storedKeys(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("tillcode-wallet", 1);
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const req = open.result.transaction("devices").objectStore("devices").getAll();
+          req.onsuccess = () => {
+            open.result.close();
+            resolve(req.result.map((d) => [d.privateKey.extractable, d.totpKey.extractable, d.privateKey.algorithm.name]));
+          };
+          req.onerror = () => reject(req.error);
+        };
+      }),
+  );
+}
+
 const problems = [];
 let offlineOnPurpose = false;
 
@@ -158,18 +179,7 @@ async function main() {
   const fingerprint = (await page.locator("#fingerprint").textContent()).trim();
   assert.match(fingerprint, /^([A-Z2-7]{4}-){6}[A-Z2-7]{2}$/);
   // The key cannot be read out of the page.
-  const extractable = await page.evaluate(
-    () =>
-      new Promise((resolve, reject) => {
-        const open = indexedDB.open("tillcode-wallet", 1);
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const req = open.result.transaction("devices").objectStore("devices").getAll();
-          req.onsuccess = () => resolve(req.result.map((d) => [d.privateKey.extractable, d.totpKey.extractable, d.privateKey.algorithm.name]));
-        };
-      }),
-  );
-  assert.deepEqual(extractable, [[false, false, "Ed25519"]]);
+  assert.deepEqual(await storedKeys(page), [[false, false, "Ed25519"]]);
 
   // ---------------------------------------------------------------- pay at a till
   cashier("accrue", "--customer", customerId, "--amount", "100");
@@ -215,6 +225,27 @@ async function main() {
   offlineOnPurpose = false;
   await waitForBalance(page, 55);
   await screenshot(page, "05-back-online");
+
+  // ---------------------------------------------------------------- sign out, sign in
+  // Signing out revokes this device at the server and deletes its keys here:
+  // the last code it showed no longer pays.
+  const lastShown = await captureQr(page);
+  await page.click("#sign-out");
+  await visible(page, "#screen-sign");
+  assert.deepEqual(await storedKeys(page), [], "the keys are deleted");
+  assert.equal(cashierRefused("redeem", "--image", lastShown.file, "--amount", "1"), "device-revoked");
+  await page.click("#mode-in");
+  assert.equal(await page.locator("#field-display-name").isHidden(), true);
+  await page.fill("#email", email);
+  await page.fill("#password", "a wallet passphrase for the test");
+  await page.fill("#device-name", "Wanda's phone, again");
+  await screenshot(page, "06-sign-in");
+  await page.click("#sign-submit");
+  await visible(page, "#screen-pay");
+  await waitForBalance(page, 55);
+  assert.notEqual((await page.locator("#fingerprint").textContent()).trim(), fingerprint, "a new key");
+  cashier("redeem", "--image", (await captureQr(page)).file, "--amount", "5");
+  await waitForBalance(page, 50);
 
   await browser.close();
   assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");
