@@ -15,8 +15,9 @@
 # Then ops/browser-test/wallet.spec.mjs drives /wallet/demo at 390 px: sign
 # up, a till (the cashier CLI) redeems the QR captured from the page and the
 # numeric code read off it, and with the network cut a reload still shows a
-# fresh code, which the till redeems. Before the pages, the wallet's code
-# making is checked against the protocol vectors in node too.
+# fresh code, which the till redeems; sign-out, sign-in, and a revocation
+# from the customer's other device (the customer CLI). Before the pages,
+# the wallet's code making is checked against the protocol vectors in node.
 # Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png,
 # the wallet's: wallet-*.png).
 # Usage: ops/browser-test.sh [till|dashboard|wallet]... runs only those
@@ -132,7 +133,7 @@ if want wallet; then
         die "the API does not serve /wallet/demo: add .configure(wallet::routes) in api/src/server.rs"
     WALLET_URL="$TILLCODE_API" WALLET_SLUG="$(json merchant_slug <"$work/seed.json")" WALLET_STORE_ID="$store" \
         TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CASHIER_BIN="$bin/tillcode-cashier" \
-        WALLET_WORK="$work" WALLET_SCREENSHOTS="$shots" \
+        TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" WALLET_WORK="$work" WALLET_SCREENSHOTS="$shots" \
         node ops/browser-test/wallet.spec.mjs ||
         die "the wallet browser test failed (screenshots in $shots); API log:
 $(tail -n 40 "$work/api.log")"

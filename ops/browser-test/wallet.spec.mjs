@@ -8,6 +8,7 @@
 //                         TILLCODE_DATABASE_URL from the environment)
 //   TILLCODE_CASHIER_BIN  the cashier CLI (the till: enrolls, credits, redeems
 //                         a PNG of the QR it is given, decoding it itself)
+//   TILLCODE_CUSTOMER_BIN the customer CLI (the customer's other device)
 //   WALLET_WORK           a scratch directory
 //   WALLET_SCREENSHOTS    where the screenshots go (wallet-*.png)
 //   CHROMIUM              the browser (default /usr/bin/chromium)
@@ -21,7 +22,9 @@
 // wallet from its service worker and shows a fresh code, which the till
 // redeems; back online, the wallet shows the balance the till left. Signing
 // out revokes the device (its last code is refused) and deletes its keys;
-// signing in again makes a new key, whose code pays.
+// signing in again makes a new key, whose code pays. Revoked from the
+// customer's other device (the customer CLI), the wallet says so and forgets
+// its keys.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -40,9 +43,12 @@ const SLUG = env("WALLET_SLUG");
 const STORE = env("WALLET_STORE_ID");
 const API_BIN = env("TILLCODE_API_BIN");
 const CASHIER_BIN = env("TILLCODE_CASHIER_BIN");
+const CUSTOMER_BIN = env("TILLCODE_CUSTOMER_BIN");
 const WORK = env("WALLET_WORK");
 const SHOTS = env("WALLET_SCREENSHOTS");
 const CHROMIUM = env("CHROMIUM", "/usr/bin/chromium");
+
+const PASSWORD = "a wallet passphrase for the test";
 
 const ARGS = [
   "--no-sandbox",
@@ -167,7 +173,7 @@ async function main() {
   const email = `wallet-${Date.now()}@example.com`;
   await page.fill("#display-name", "Wanda");
   await page.fill("#email", email);
-  await page.fill("#password", "a wallet passphrase for the test");
+  await page.fill("#password", PASSWORD);
   await page.fill("#device-name", "Wanda's phone");
   await page.click("#sign-submit");
   await visible(page, "#screen-pay");
@@ -237,7 +243,7 @@ async function main() {
   await page.click("#mode-in");
   assert.equal(await page.locator("#field-display-name").isHidden(), true);
   await page.fill("#email", email);
-  await page.fill("#password", "a wallet passphrase for the test");
+  await page.fill("#password", PASSWORD);
   await page.fill("#device-name", "Wanda's phone, again");
   await screenshot(page, "06-sign-in");
   await page.click("#sign-submit");
@@ -246,6 +252,28 @@ async function main() {
   assert.notEqual((await page.locator("#fingerprint").textContent()).trim(), fingerprint, "a new key");
   cashier("redeem", "--image", (await captureQr(page)).file, "--amount", "5");
   await waitForBalance(page, 50);
+
+  // ---------------------------------------------------------------- revoked from another device
+  // The same customer signs in with the customer CLI (another device) and
+  // revokes the wallet's device, found by the fingerprint the page shows.
+  const found = await (await fetch(`${BASE}/v1/merchants/${SLUG}`)).json();
+  const home = path.join(WORK, "wanda-cli");
+  run(
+    CUSTOMER_BIN,
+    ["--home", home, "login", "--merchant", found.merchant_id, "--email", email, "--device-name", "Wanda's laptop"],
+    `${PASSWORD}\n`,
+  );
+  const shown = (await page.locator("#fingerprint").textContent()).trim();
+  const devices = runJson(CUSTOMER_BIN, ["--home", home, "devices"]);
+  const wallet = devices.find((d) => d.fingerprint === shown);
+  assert.equal(wallet?.status, "active", JSON.stringify(devices));
+  runJson(CUSTOMER_BIN, ["--home", home, "revoke-device", wallet.device_id]);
+  await page.click("#refresh");
+  await visible(page, "#screen-revoked");
+  await screenshot(page, "07-revoked");
+  await page.click("#revoked-again");
+  await visible(page, "#screen-sign");
+  assert.deepEqual(await storedKeys(page), [], "a revoked device's keys are deleted");
 
   await browser.close();
   assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");
