@@ -13,9 +13,10 @@
 # same Idempotency-Key, a locked device unlocked), fraud, CSV, settings,
 # sign-out, and the viewer refused (403) and offered no customer actions.
 # Then ops/browser-test/wallet.spec.mjs drives /wallet/demo at 390 px: sign
-# up, a till (the cashier CLI) redeems the QR captured from the page and the
-# numeric code read off it, and with the network cut a reload still shows a
-# fresh code, which the till redeems; sign-out, sign-in, and a revocation
+# up, the /till page's fake camera is shown the QR captured from the page and
+# redeems it, a till that is the cashier CLI takes the numeric code read off
+# it, and with the network cut a reload still shows a fresh code, which the
+# CLI till redeems; sign-out, sign-in, and a revocation
 # from the customer's other device (the customer CLI). Before the pages,
 # the wallet's code making is checked against the protocol vectors in node.
 # Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png,
