@@ -24,7 +24,8 @@
 // wallet from its service worker and shows a fresh code, which the till
 // redeems; back online, the wallet shows the balance the till left. Signing
 // out revokes the device (its last code is refused) and deletes its keys;
-// signing in again makes a new key, whose code pays. Revoked from the
+// signing in again makes a new key, whose code pays; an online key (section
+// 4) asked for by the page pays once. Revoked from the
 // customer's other device (the customer CLI), the wallet says so and forgets
 // its keys.
 
@@ -325,6 +326,17 @@ async function main() {
   cashier("redeem", "--image", (await captureQr(page)).file, "--amount", "5");
   await waitForBalance(page, 50);
 
+  // ---------------------------------------------------------------- an online key
+  await page.click("#online-code");
+  await page.waitForFunction(() => document.getElementById("qr").dataset.kind === "online");
+  assert.equal(await page.locator("#qr").getAttribute("data-modules"), "25", "an online key is QR version 2 at level M");
+  assert.match(await page.locator("#code-age").textContent(), /^Online code, \d+ s left$/);
+  await screenshot(page, "07-online-key");
+  const online = await captureQr(page);
+  assert.equal(cashier("redeem", "--image", online.file, "--amount", "5").code_kind, "online");
+  await waitForBalance(page, 45);
+  assert.equal(await page.locator("#qr").getAttribute("data-kind"), "offline", "a used key gives way to a fresh token");
+
   // ---------------------------------------------------------------- revoked from another device
   // The same customer signs in with the customer CLI (another device) and
   // revokes the wallet's device, found by the fingerprint the page shows.
@@ -342,7 +354,7 @@ async function main() {
   runJson(CUSTOMER_BIN, ["--home", home, "revoke-device", wallet.device_id]);
   await page.click("#refresh");
   await visible(page, "#screen-revoked");
-  await screenshot(page, "07-revoked");
+  await screenshot(page, "08-revoked");
   await page.click("#revoked-again");
   await visible(page, "#screen-sign");
   assert.deepEqual(await storedKeys(page), [], "a revoked device's keys are deleted");

@@ -86,6 +86,7 @@ let online = navigator.onLine;
 function setOnline(value) {
   online = value;
   $("net").textContent = value ? "" : "Offline";
+  $("online-code").hidden = !value;
 }
 
 /**
@@ -364,11 +365,12 @@ function refreshBalance() {
 // ------------------------------------------------------------------ the pay screen
 
 let codeMadeAt = 0;
+let onlineUntil = 0; // while an online key is shown instead of the offline token
 let codeStep = -1;
 let ticker = null;
 let wakeLock = null;
 
-function drawQr(payload) {
+function drawQr(payload, kind) {
   const qr = qrcode(0, "M");
   qr.addData(payload, "Alphanumeric");
   qr.make();
@@ -387,6 +389,11 @@ function drawQr(payload) {
     }
   }
   canvas.dataset.modules = String(n);
+  canvas.dataset.kind = kind;
+  canvas.setAttribute(
+    "aria-label",
+    kind === "online" ? "Online payment code, single use" : "Payment code, made on this phone",
+  );
 }
 
 async function renderNumeric(nowS) {
@@ -408,15 +415,51 @@ async function renderCode() {
     deviceHandle: device.deviceHandle,
     issuedAtMs: issuedAt,
   });
-  drawQr(payload);
+  onlineUntil = 0;
+  drawQr(payload, "offline");
   $("qr").dataset.issuedAt = String(issuedAt);
   await renderNumeric(Math.floor(now / 1000));
   codeMadeAt = now;
   tick();
 }
 
+/** Section 4: a single-use key from the server, shown until it expires. */
+async function onOnlineCode() {
+  const button = $("online-code");
+  button.disabled = true;
+  try {
+    const res = await asDevice("POST", "/v1/me/online-keys");
+    if (res.ok) {
+      drawQr(String(res.body.payload), "online");
+      onlineUntil = Date.now() + Number(res.body.expires_in) * 1000;
+      setText("pay-notice", "");
+      tick();
+    } else if (res.slug === "device-revoked" || res.slug === "unknown-device") {
+      showRevoked();
+    } else {
+      setText(
+        "pay-notice",
+        res.slug === "offline"
+          ? "No network: show the code made on this phone instead."
+          : `No online code now (${res.slug}); the code made on this phone still works.`,
+      );
+    }
+  } finally {
+    button.disabled = false;
+  }
+}
+
 function tick() {
   const now = Date.now();
+  if (onlineUntil > 0) {
+    if (now < onlineUntil) {
+      $("code-age").textContent = `Online code, ${Math.ceil((onlineUntil - now) / 1000)} s left`;
+      return;
+    }
+    onlineUntil = 0;
+    renderCode().catch(() => {});
+    return;
+  }
   const left = Math.max(0, Math.ceil((codeMadeAt + CODE_LIFE_MS - now) / 1000));
   $("code-age").textContent = `New code in ${left} s`;
   if (now - codeMadeAt >= CODE_LIFE_MS) {
@@ -501,6 +544,7 @@ function wire() {
     refreshBalance().catch(() => {});
   });
   $("sign-out").addEventListener("click", onSignOut);
+  $("online-code").addEventListener("click", () => onOnlineCode().catch(() => {}));
   $("revoked-again").addEventListener("click", () => startOver().catch(() => {}));
   $("problem-retry").addEventListener("click", () => location.reload());
   window.addEventListener("online", () => {
