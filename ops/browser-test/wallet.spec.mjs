@@ -25,7 +25,7 @@
 // redeems; back online, the wallet shows the balance the till left. Signing
 // out revokes the device (its last code is refused) and deletes its keys;
 // signing in again makes a new key, whose code pays; an online key (section
-// 4) asked for by the page pays once. Revoked from the
+// 4) asked for by the page pays once; the history lists every line. Revoked from the
 // customer's other device (the customer CLI), the wallet says so and forgets
 // its keys.
 
@@ -337,6 +337,24 @@ async function main() {
   await waitForBalance(page, 45);
   assert.equal(await page.locator("#qr").getAttribute("data-kind"), "offline", "a used key gives way to a fresh token");
 
+  // ---------------------------------------------------------------- history
+  await page.click("#show-history");
+  await visible(page, "#screen-history");
+  await page.waitForFunction(() => document.querySelectorAll("#history li").length === 6);
+  const lines = await page.$$eval("#history li", (els) => els.map((e) => [e.dataset.kind, e.dataset.change]));
+  assert.deepEqual(lines, [
+    ["redeem", "-5"],
+    ["redeem", "-5"],
+    ["redeem", "-10"],
+    ["redeem", "-5"],
+    ["redeem", "-30"],
+    ["accrue", "100"],
+  ]);
+  assert.match(await page.locator("#history li").last().textContent(), /Earned\s*\+100 points/);
+  await screenshot(page, "08-history");
+  await page.click("#history-back");
+  await visible(page, "#screen-pay");
+
   // ---------------------------------------------------------------- revoked from another device
   // The same customer signs in with the customer CLI (another device) and
   // revokes the wallet's device, found by the fingerprint the page shows.
@@ -354,7 +372,7 @@ async function main() {
   runJson(CUSTOMER_BIN, ["--home", home, "revoke-device", wallet.device_id]);
   await page.click("#refresh");
   await visible(page, "#screen-revoked");
-  await screenshot(page, "08-revoked");
+  await screenshot(page, "09-revoked");
   await page.click("#revoked-again");
   await visible(page, "#screen-sign");
   assert.deepEqual(await storedKeys(page), [], "a revoked device's keys are deleted");

@@ -20,7 +20,7 @@ const BALANCE_POLL_MS = 10000;
 
 // ------------------------------------------------------------------ screens
 
-const SCREENS = ["loading", "problem", "sign", "pay", "revoked"];
+const SCREENS = ["loading", "problem", "sign", "pay", "history", "revoked"];
 
 function show(name, focusId = null) {
   for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
@@ -323,6 +323,11 @@ function formatAmount(b) {
   return `${negative ? "-" : ""}${text} ${b.unit}`;
 }
 
+function formatChange(value, b) {
+  const text = formatAmount({ ...b, balance: value });
+  return BigInt(value) > 0n ? `+${text}` : text;
+}
+
 function renderBalance() {
   const b = device?.balance;
   $("balance").textContent = b ? formatAmount(b) : "—";
@@ -533,6 +538,66 @@ async function startOver() {
   else showSign();
 }
 
+// ------------------------------------------------------------------ history
+
+const KINDS = {
+  accrue: "Earned",
+  redeem: "Paid",
+  void: "Payment cancelled",
+  refund: "Refund",
+  adjust: "Adjustment by the shop",
+  expire: "Expired",
+};
+let historyCursor = null;
+
+function historyLine(item) {
+  const unit = device.balance ?? { unit: "", minor_units: 0 };
+  const li = document.createElement("li");
+  li.dataset.kind = String(item.kind);
+  li.dataset.change = String(item.balance_change);
+  const cell = (cls, text) => {
+    const span = document.createElement("span");
+    span.className = cls;
+    span.textContent = text;
+    li.append(span);
+  };
+  cell("what", KINDS[item.kind] ?? String(item.kind));
+  cell("change", formatChange(item.balance_change, unit));
+  cell("when", new Date(item.created_at).toLocaleString());
+  cell("after", `balance ${formatAmount({ ...unit, balance: item.balance_after })}`);
+  return li;
+}
+
+async function loadHistory(first) {
+  setText("history-error", "");
+  const more = $("history-more");
+  more.disabled = true;
+  try {
+    const query = first || !historyCursor ? "" : `&starting_after=${historyCursor}`;
+    const res = await asDevice("GET", `/v1/me/history?limit=20${query}`);
+    if (!res.ok) {
+      if (res.slug === "device-revoked" || res.slug === "unknown-device") return showRevoked();
+      setText(
+        "history-error",
+        res.slug === "offline" ? "History needs a network." : `History is unavailable (${res.slug}).`,
+      );
+      return;
+    }
+    if (first) $("history").replaceChildren();
+    for (const item of res.body.items) $("history").append(historyLine(item));
+    historyCursor = res.body.next_cursor ?? null;
+    more.hidden = !historyCursor;
+    $("history-empty").hidden = $("history").children.length > 0;
+  } finally {
+    more.disabled = false;
+  }
+}
+
+function showHistory() {
+  show("history");
+  loadHistory(true).catch(() => {});
+}
+
 // ------------------------------------------------------------------ start
 
 function wire() {
@@ -545,6 +610,12 @@ function wire() {
   });
   $("sign-out").addEventListener("click", onSignOut);
   $("online-code").addEventListener("click", () => onOnlineCode().catch(() => {}));
+  $("show-history").addEventListener("click", showHistory);
+  $("history-more").addEventListener("click", () => loadHistory(false).catch(() => {}));
+  $("history-back").addEventListener("click", () => {
+    show("pay");
+    tick();
+  });
   $("revoked-again").addEventListener("click", () => startOver().catch(() => {}));
   $("problem-retry").addEventListener("click", () => location.reload());
   window.addEventListener("online", () => {
