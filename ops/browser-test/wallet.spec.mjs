@@ -204,6 +204,35 @@ async function redeemAtTillPage(qr, amount) {
   }
 }
 
+/**
+ * Accessibility basics of the screen shown: every input labelled, touch
+ * targets of 48 px or more, and nothing wider than the phone, at 100 % and
+ * at 200 % text size.
+ */
+async function checkAccessible(page, name) {
+  const unlabelled = await page.$$eval("input", (els) => els.filter((e) => e.labels.length === 0).map((e) => e.id));
+  assert.deepEqual(unlabelled, [], `${name}: inputs without a label`);
+  for (const scale of ["", "200%"]) {
+    await page.evaluate((s) => {
+      document.documentElement.style.fontSize = s ? `calc(17px * ${parseInt(s, 10) / 100})` : "";
+    }, scale);
+    const small = await page.$$eval("main button, main input", (els) =>
+      els
+        .filter((e) => e.offsetParent !== null)
+        .map((e) => ({ id: e.id, r: e.getBoundingClientRect() }))
+        .filter(({ r }) => r.width < 48 || r.height < 48)
+        .map(({ id, r }) => `${id} ${r.width}x${r.height}`),
+    );
+    assert.deepEqual(small, [], `${name} ${scale || "100%"}: touch targets under 48 px`);
+    const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(wide <= 390, `${name} ${scale || "100%"}: ${wide} px wide, wider than the phone`);
+    if (scale) await screenshot(page, `${name}-200-percent`);
+  }
+  await page.evaluate(() => {
+    document.documentElement.style.fontSize = "";
+  });
+}
+
 const problems = [];
 let offlineOnPurpose = false;
 
@@ -243,6 +272,7 @@ async function main() {
   await visible(page, "#screen-sign");
   assert.equal((await page.locator("#merchant-name").textContent()).trim(), "Demo Grocers");
   await screenshot(page, "01-sign-up");
+  await checkAccessible(page, "01-sign-up");
   const email = `wallet-${Date.now()}@example.com`;
   await page.fill("#display-name", "Wanda");
   await page.fill("#email", email);
@@ -264,6 +294,7 @@ async function main() {
   cashier("accrue", "--customer", customerId, "--amount", "100");
   await waitForBalance(page, 100);
   await screenshot(page, "02-pay");
+  await checkAccessible(page, "02-pay");
   const first = await captureQr(page);
   assert.equal(await redeemAtTillPage(first.file, 30), 70, "the till page's camera read the wallet's QR");
   log("the /till page scanned the wallet's QR and took 30");
