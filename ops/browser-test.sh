@@ -12,13 +12,30 @@
 # shows on the overview, customers (a balance adjustment retried with the
 # same Idempotency-Key, a locked device unlocked), fraud, CSV, settings,
 # sign-out, and the viewer refused (403) and offered no customer actions.
-# Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png).
+# Then ops/browser-test/wallet.spec.mjs drives /wallet/demo at 390 px: sign
+# up, the /till page's fake camera is shown the QR captured from the page and
+# redeems it, a till that is the cashier CLI takes the numeric code read off
+# it, and with the network cut a reload still shows a fresh code, which the
+# CLI till redeems; sign-out, sign-in, and a revocation
+# from the customer's other device (the customer CLI). Before the pages,
+# the wallet's code making is checked against the protocol vectors in node.
+# Screenshots: target/browser-test/*.png (the dashboard's: dashboard-*.png,
+# the wallet's: wallet-*.png).
+# Usage: ops/browser-test.sh [till|dashboard|wallet]... runs only those
+# pages' tests (default: all three).
 # Environment: TILLCODE_TEST_DATABASE_URL, TILLCODE_TEST_REDIS_URL (as
 # test.sh); CHROMIUM to use another browser than /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=ops/lib.sh
 source ops/lib.sh
+
+wanted=("$@")
+((${#wanted[@]} > 0)) || wanted=(till dashboard wallet)
+want() { [[ " ${wanted[*]} " == *" $1 "* ]]; }
+for w in "${wanted[@]}"; do
+    [[ $w =~ ^(till|dashboard|wallet)$ ]] || die "unknown page test '$w': till, dashboard or wallet"
+done
 
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 # Debian's Chromium (playwright's own browser download cannot work here) and
@@ -37,6 +54,8 @@ log "browser-test: npm ci (playwright-core, no browser download)"
 
 log "browser-test: the till's signing code against the protocol vectors"
 node --test --test-reporter=dot ops/browser-test/signing.test.mjs
+log "browser-test: the wallet's code making against the protocol vectors"
+node --test --test-reporter=dot ops/browser-test/wallet-codes.test.mjs
 
 admin_url="${TILLCODE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 db="tillcode_test_browser_$$"
@@ -81,26 +100,43 @@ echo "demo password for dana" |
         --email dana@example.com --device-name "Dana's phone" >/dev/null
 code=$("$bin/tillcode-api" admin create-enrollment --store "$store" | json code)
 
-log "browser-test: headless Chromium drives /till"
 shots="$target/browser-test"
 rm -rf "$shots"
 mkdir -p "$shots"
-TILL_URL="$TILLCODE_API" TILL_STORE_ID="$store" TILL_ENROLL_CODE="$code" \
-    TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" \
-    TILL_CUSTOMER_HOME="$work/dana" TILL_WORK="$work" TILL_SCREENSHOTS="$shots" \
-    node ops/browser-test/till.spec.mjs ||
-    die "the browser test failed (screenshots in $shots); API log:
+if want till; then
+    log "browser-test: headless Chromium drives /till"
+    TILL_URL="$TILLCODE_API" TILL_STORE_ID="$store" TILL_ENROLL_CODE="$code" \
+        TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" \
+        TILL_CUSTOMER_HOME="$work/dana" TILL_WORK="$work" TILL_SCREENSHOTS="$shots" \
+        node ops/browser-test/till.spec.mjs ||
+        die "the browser test failed (screenshots in $shots); API log:
 $(tail -n 40 "$work/api.log")"
-log "browser-test: passed; screenshots in $shots"
+    log "browser-test: passed; screenshots in $shots"
+fi
 
-log "browser-test: headless Chromium drives /dashboard"
-curl -fs -o /dev/null "$TILLCODE_API/dashboard" ||
-    die "the API does not serve /dashboard: add .configure(dashboard::routes) in api/src/server.rs"
-DASH_URL="$TILLCODE_API" DASH_MERCHANT_ID="$merchant" DASH_STORE_ID="$store" \
-    TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CASHIER_BIN="$bin/tillcode-cashier" \
-    TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" DASH_CUSTOMER_HOME="$work/dana" \
-    DASH_WORK="$work" DASH_SCREENSHOTS="$shots" \
-    node ops/browser-test/dashboard.spec.mjs ||
-    die "the dashboard browser test failed (screenshots in $shots); API log:
+if want dashboard; then
+    log "browser-test: headless Chromium drives /dashboard"
+    curl -fs -o /dev/null "$TILLCODE_API/dashboard" ||
+        die "the API does not serve /dashboard: add .configure(dashboard::routes) in api/src/server.rs"
+    DASH_URL="$TILLCODE_API" DASH_MERCHANT_ID="$merchant" DASH_STORE_ID="$store" \
+        TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CASHIER_BIN="$bin/tillcode-cashier" \
+        TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" DASH_CUSTOMER_HOME="$work/dana" \
+        DASH_WORK="$work" DASH_SCREENSHOTS="$shots" \
+        node ops/browser-test/dashboard.spec.mjs ||
+        die "the dashboard browser test failed (screenshots in $shots); API log:
 $(tail -n 40 "$work/api.log")"
-log "browser-test: dashboard passed; screenshots in $shots"
+    log "browser-test: dashboard passed; screenshots in $shots"
+fi
+
+if want wallet; then
+    log "browser-test: headless Chromium drives /wallet"
+    curl -fs -o /dev/null "$TILLCODE_API/wallet/demo" ||
+        die "the API does not serve /wallet/demo: add .configure(wallet::routes) in api/src/server.rs"
+    WALLET_URL="$TILLCODE_API" WALLET_SLUG="$(json merchant_slug <"$work/seed.json")" WALLET_STORE_ID="$store" \
+        TILLCODE_API_BIN="$bin/tillcode-api" TILLCODE_CASHIER_BIN="$bin/tillcode-cashier" \
+        TILLCODE_CUSTOMER_BIN="$bin/tillcode-customer" WALLET_WORK="$work" WALLET_SCREENSHOTS="$shots" \
+        node ops/browser-test/wallet.spec.mjs ||
+        die "the wallet browser test failed (screenshots in $shots); API log:
+$(tail -n 40 "$work/api.log")"
+    log "browser-test: wallet passed; screenshots in $shots"
+fi

@@ -208,6 +208,9 @@ base="http://$host_port"
 cat <<EOF
 
 Tillcode is starting at $base
+  wallet   $base/wallet/demo (the demo merchant's customers; over plain HTTP on 127.0.0.1/localhost only)
+  till     $base/till
+  dashboard $base/dashboard
   health   $base/healthz
   ready    $base/readyz
   metrics  $base/metrics

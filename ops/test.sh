@@ -122,7 +122,7 @@ if $full_run; then
     log "end to end: tillcode-api, the customer CLI and the cashier CLI"
     ops/e2e.sh
 
-    log "browser: the till in headless Chromium"
+    log "browser: the till, the dashboard and the wallet in headless Chromium"
     ops/browser-test.sh
 
     # Issue 7, scale past one machine: a private 3-master Redis Cluster, then

@@ -38,6 +38,7 @@ pub mod terminals;
 pub mod textfile;
 pub mod till;
 pub mod tls;
+pub mod wallet;
 pub mod web_app;
 
 #[cfg(any(test, feature = "testing"))]

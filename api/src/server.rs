@@ -15,7 +15,7 @@ use crate::state::AppState;
 use crate::telemetry::{self, Spans};
 use crate::{
     codes, customers, dashboard, db, devices, error, links, openapi, redemptions, redis_conn,
-    routes, staff, terminals, till,
+    routes, staff, terminals, till, wallet,
 };
 
 /// Routes and extractor settings with the default [`HttpLimits`]; shared by
@@ -39,7 +39,7 @@ pub fn configure_with(cfg: &mut web::ServiceConfig, limits: &HttpLimits) {
 }
 
 /// Routes the server answers but deliberately leaves out of the OpenAPI
-/// document: the UI and the document themselves, and the two web apps'
+/// document: the UI and the document themselves, and the three web apps'
 /// pages and assets. [`routes`] registers these, and only these, without
 /// documenting them (`openapi/tests.rs` checks it against the router).
 pub const UNDOCUMENTED: &[&str] = &[
@@ -52,6 +52,7 @@ pub const UNDOCUMENTED: &[&str] = &[
     "/dashboard",
     "/dashboard/",
     "/dashboard/{file}",
+    "/wallet/{name}",
 ];
 
 /// Every route the server answers, in one list for the router and the
@@ -84,6 +85,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
             )
             .configure(till::routes)
             .configure(dashboard::pages)
+            .configure(wallet::routes)
         });
 }
 

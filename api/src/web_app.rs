@@ -1,4 +1,5 @@
-//! Serving a small web app built into the binary (`/till`, `/dashboard`):
+//! Serving a small web app built into the binary (`/till`, `/dashboard`,
+//! `/wallet`):
 //! a fixed list of files, nothing else under the mount point, a strict
 //! Content-Security-Policy, `Cache-Control: no-cache` with a strong ETag,
 //! and the headers that keep the pages out of frames and other origins.
@@ -70,6 +71,33 @@ impl WebApp {
                         .position(|a| !a.name.is_empty() && a.name == *name)
                     {
                         Some(i) => self.serve(i, &req),
+                        None => crate::error::not_found().await,
+                    }
+                },
+            ),
+        );
+    }
+
+    /// `GET <mount>/{name}` only, for an app whose page has many addresses
+    /// (`/wallet/{merchant-slug}`): a name in the asset list is that file,
+    /// a name `is_page` accepts is the page (the first asset), anything
+    /// else is 404. No asset name may be one `is_page` accepts.
+    pub fn routes_with_pages(
+        &'static self,
+        cfg: &mut web::ServiceConfig,
+        is_page: fn(&str) -> bool,
+    ) {
+        cfg.route(
+            &format!("{}/{{name}}", self.mount),
+            web::get().to(
+                move |req: HttpRequest, name: web::Path<String>| async move {
+                    match self
+                        .assets
+                        .iter()
+                        .position(|a| !a.name.is_empty() && a.name == *name)
+                    {
+                        Some(i) => self.serve(i, &req),
+                        None if is_page(&name) => self.serve(0, &req),
                         None => crate::error::not_found().await,
                     }
                 },

@@ -2,6 +2,7 @@
 
 pub mod email;
 pub mod me;
+pub mod merchant;
 pub mod session;
 pub mod sign_in;
 
@@ -11,7 +12,8 @@ mod tests;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(sign_in::sign_up)
+    cfg.service(merchant::by_slug)
+        .service(sign_in::sign_up)
         .service(sign_in::sign_in)
         .service(me::balance)
         .service(me::history)

@@ -161,3 +161,31 @@ async fn balance_and_history_page_through_the_ledger() {
         crate::testing::customer::get(&app, "/v1/me/history?limit=0", &phone.access_token).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn a_slug_names_its_merchant_and_nothing_else() {
+    let app = spawn_app().await;
+    let merchant = app.merchant().await.merchant;
+    let slug = format!("m-{}", uuid::Uuid::from(merchant).simple());
+    let client = reqwest::Client::new();
+    let res = client
+        .get(app.url(&format!("/v1/merchants/{slug}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["merchant_id"], json!(merchant));
+    assert_eq!(body["slug"], json!(slug));
+    assert_eq!(body["name"], "Test merchant");
+    for other in ["m-0000", "Demo", "-x", "a%20b", &"a".repeat(64)] {
+        let res = client
+            .get(app.url(&format!("/v1/merchants/{other}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "{other}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["type"], "https://tillcode.dev/problems/not-found");
+    }
+}
