@@ -20,7 +20,8 @@
 // same code again -> "already used"; a typed numeric code with an earning;
 // an earn-only sale (a pasted offline code, nothing redeemed); a pasted
 // online key whose first answer is lost (the till retries with the same
-// Idempotency-Key; charged once); a suspended terminal is refused. The
+// Idempotency-Key; charged once); from the recent sales, a partial refund
+// and a void; a suspended terminal is refused. The
 // balance is checked with the customer CLI too.
 
 import assert from "node:assert/strict";
@@ -325,10 +326,51 @@ async function main() {
   assert.equal(customer("balance").balance, pasted.balance, "charged once");
   await screenshot(page, "pasted-retried");
 
+  // ---------------------------------------------------------------- undo
+  // From the recent sales: refund 4 of the pasted sale (10), then void the
+  // scanned one (30); each screen names the customer and the amounts.
+  await page.click("#result-next");
+  await visible(page, "#screen-redeem");
+  await page.click("#recent-open");
+  await visible(page, "#recent-list li >> nth=0");
+  await screenshot(page, "recent");
+  // Newest first: the pasted 10, the typed 20, the scanned 30.
+  const redemption = (n) => page.locator("#recent-list li[data-kind=redeem]").nth(n);
+  await redemption(0).locator("button").click();
+  await visible(page, "#screen-undo");
+  const summary = (await page.locator("#undo-summary").textContent()).trim();
+  assert.ok(summary.startsWith(`${pasted.customer}: redeemed 10 on `), summary);
+  assert.equal(await page.inputValue("#refund-amount"), "10");
+  await page.fill("#refund-amount", "4");
+  assert.equal((await page.locator("#undo-refund").textContent()).trim(), `Refund: give 4 back to ${pasted.customer}`);
+  await screenshot(page, "undo");
+  await page.click("#undo-refund");
+  await visible(page, "#screen-recent");
+  assert.match(await page.locator("#recent-status").textContent(), /^Gave 4 back to /);
+  await visible(page, "#recent-list li >> nth=0");
+  // Partly refunded: 6 left to refund, and no longer voidable.
+  await redemption(0).locator("button").click();
+  await visible(page, "#screen-undo");
+  assert.equal(await page.inputValue("#refund-amount"), "6");
+  assert.ok(await page.locator("#undo-void").isHidden(), "a refunded sale cannot be voided");
+  await page.click("#undo-cancel");
+  await visible(page, "#recent-list li >> nth=0");
+  await redemption(2).locator("button").click();
+  await visible(page, "#screen-undo");
+  assert.match(await page.locator("#undo-summary").textContent(), /: redeemed 30 on /);
+  await page.click("#undo-void");
+  await visible(page, "#screen-recent");
+  assert.match(await page.locator("#recent-status").textContent(), /^Voided: gave 30 back to /);
+  await visible(page, "#recent-list li >> nth=0");
+  assert.match(await redemption(2).locator(".when").textContent(), /voided$/);
+  const afterUndo = pasted.balance + 4 + 30;
+  assert.equal(customer("balance").balance, afterUndo, "given back once each");
+  await screenshot(page, "undone");
+  await page.click("#recent-back");
+
   // ---------------------------------------------------------------- suspended
   // A manager suspends the terminal: the next sale is refused, and says why.
   admin("suspend-terminal", pending[0].terminal_id);
-  await page.click("#result-next");
   await visible(page, "#screen-redeem");
   await typeAmount(page, 10);
   await page.fill("#manual-code", customerCode("numeric").payload);
@@ -349,7 +391,7 @@ async function main() {
   await visible(page, "#screen-redeem", 20000);
 
   // ---------------------------------------------------------------- end
-  assert.equal(customer("balance").balance, pasted.balance, "the CLI sees the same balance");
+  assert.equal(customer("balance").balance, afterUndo, "the CLI sees the same balance");
   await context.close();
   assert.deepEqual(problems, [], "console errors, CSP violations or failed requests");
   log("passed");

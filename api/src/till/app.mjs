@@ -12,7 +12,9 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ------------------------------------------------------------------ screens
 
-const SCREENS = ["loading", "unsupported", "enroll", "pending", "redeem", "scan", "busy", "result"];
+const SCREENS = [
+  "loading", "unsupported", "enroll", "pending", "redeem", "scan", "busy", "result", "recent", "undo",
+];
 
 function show(name, focusId = null) {
   for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
@@ -635,6 +637,150 @@ function clearSale() {
   setKeypadField("amount");
 }
 
+// ------------------------------------------------------------------ undo
+
+// The terminal's own recent sales (GET /v1/terminal/transactions), newest
+// first; a redemption with something left to give back can be voided (all
+// of it, if nothing was refunded yet) or refunded in part.
+const KIND_LABEL = { redeem: "Redeemed", accrue: "Earned", void: "Voided", refund: "Refunded", adjust: "Adjusted" };
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+let recentCursor = null;
+// The undo on screen: its sale, and the request last sent for it, so that
+// pressing the same button again resends the same Idempotency-Key.
+let undoing = null;
+
+async function openRecent(status = "") {
+  $("recent-list").replaceChildren();
+  recentCursor = null;
+  setText("recent-status", status);
+  show("recent", "h-recent");
+  await loadRecent();
+}
+
+async function loadRecent() {
+  const query = new URLSearchParams({ limit: "10" });
+  if (recentCursor) query.set("starting_after", recentCursor);
+  let res;
+  try {
+    res = await signedFetch("GET", `/v1/terminal/transactions?${query}`);
+  } catch (_) {
+    setText("recent-status", "No connection to the server. Try again in a moment.");
+    return;
+  }
+  if (!res.ok) {
+    setText("recent-status", describe(await readProblem(res)));
+    return;
+  }
+  const page = await res.json();
+  for (const item of page.items ?? []) $("recent-list").append(recentLine(item));
+  recentCursor = page.next_cursor ?? null;
+  $("recent-more").hidden = !recentCursor;
+  if (!$("recent-list").children.length) setText("recent-status", "No sales at this terminal yet.");
+}
+
+function recentLine(item) {
+  const li = document.createElement("li");
+  li.dataset.transferId = item.transfer_id;
+  li.dataset.kind = item.kind;
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = `${KIND_LABEL[item.kind] ?? item.kind} ${fmt(item.amount)} · ${item.customer}`;
+  const when = document.createElement("span");
+  when.className = "when";
+  const state = item.voided ? " · voided" : item.refundable === 0 ? " · refunded" : "";
+  when.textContent = timeFormat.format(new Date(item.created_at)) +
+    (item.reference ? ` · ${item.reference}` : "") + state;
+  li.append(what, when);
+  if (item.kind === "redeem" && item.refundable > 0) {
+    const undo = document.createElement("button");
+    undo.type = "button";
+    undo.textContent = "Undo…";
+    undo.setAttribute("aria-label", `Undo: ${what.textContent}`);
+    undo.addEventListener("click", () => openUndo(item));
+    li.append(undo);
+  }
+  return li;
+}
+
+function openUndo(item) {
+  undoing = { item, sent: null };
+  $("undo-summary").textContent =
+    `${item.customer}: redeemed ${fmt(item.amount)} on ${timeFormat.format(new Date(item.created_at))}.`;
+  $("refund-amount").value = String(item.refundable);
+  $("refund-amount").removeAttribute("aria-invalid");
+  setText("refund-hint", `Up to ${fmt(item.refundable)} can be given back to ${item.customer}.`);
+  setText("undo-error", "");
+  // A void gives back everything, so only while nothing was refunded.
+  $("undo-void").hidden = item.refundable !== item.amount;
+  $("undo-void").textContent = `Void: give all ${fmt(item.amount)} back to ${item.customer}`;
+  updateRefundLabel();
+  show("undo", "h-undo");
+}
+
+function updateRefundLabel() {
+  const amount = parseAmount($("refund-amount").value, false);
+  $("undo-refund").textContent = amount.value
+    ? `Refund: give ${fmt(amount.value)} back to ${undoing?.item.customer ?? ""}`
+    : "Refund";
+}
+
+async function sendUndo(path, body, done) {
+  const bytes = JSON.stringify(body);
+  // The same action and amount again (a retry after no answer) keeps its key.
+  if (!undoing.sent || undoing.sent.path !== path || undoing.sent.bytes !== bytes) {
+    undoing.sent = { path, bytes, idempotencyKey: crypto.randomUUID() };
+  }
+  setText("undo-error", "");
+  for (const id of ["undo-refund", "undo-void"]) $(id).disabled = true;
+  try {
+    let res;
+    try {
+      res = await signedFetch("POST", path, {
+        body: utf8.encode(bytes),
+        idempotencyKey: undoing.sent.idempotencyKey,
+      });
+    } catch (_) {
+      setText("undo-error", "No connection to the server. Press again: nothing is given back twice.");
+      return;
+    }
+    if (!res.ok) {
+      const p = await readProblem(res);
+      setText("undo-error", UNDO_PROBLEMS[p.slug] ?? describe(p));
+      return;
+    }
+    const r = await res.json();
+    undoing = null;
+    await openRecent(done(r));
+  } finally {
+    for (const id of ["undo-refund", "undo-void"]) $(id).disabled = false;
+  }
+}
+
+const UNDO_PROBLEMS = {
+  "already-voided": "This sale was already voided.",
+  "redemption-has-refunds": "Part of this sale was refunded already: refund the rest instead.",
+  "refund-exceeds-redemption": "That is more than is left to give back on this sale.",
+};
+
+function onRefund(event) {
+  event.preventDefault();
+  const amount = parseAmount($("refund-amount").value, false);
+  if (amount.error || amount.value > undoing.item.refundable) {
+    $("refund-amount").setAttribute("aria-invalid", "true");
+    setText("undo-error", amount.error ?? `At most ${fmt(undoing.item.refundable)} can be given back.`);
+    return;
+  }
+  const { item } = undoing;
+  sendUndo(`/v1/redemptions/${item.transfer_id}/refunds`, { amount: amount.value }, (r) =>
+    `Gave ${fmt(r.amount)} back to ${item.customer}; balance ${fmt(r.balance_after)}.`);
+}
+
+function onVoid() {
+  const { item } = undoing;
+  sendUndo(`/v1/redemptions/${item.transfer_id}/void`, {}, (r) =>
+    `Voided: gave ${fmt(r.amount)} back to ${item.customer}; balance ${fmt(r.balance_after)}.`);
+}
+
 // ------------------------------------------------------------------ typed codes
 
 function onManual(event) {
@@ -873,6 +1019,16 @@ function wire() {
     else showRedeem();
   });
   $("result-scan").addEventListener("click", () => startScan());
+  $("recent-open").addEventListener("click", () => openRecent());
+  $("recent-more").addEventListener("click", () => loadRecent());
+  $("recent-back").addEventListener("click", () => showRedeem());
+  $("undo-form").addEventListener("submit", onRefund);
+  $("undo-void").addEventListener("click", onVoid);
+  $("undo-cancel").addEventListener("click", () => openRecent());
+  $("refund-amount").addEventListener("input", () => {
+    $("refund-amount").removeAttribute("aria-invalid");
+    updateRefundLabel();
+  });
   $("result-retry").addEventListener("click", () => {
     if (lastRequest) send(lastRequest);
   });
