@@ -79,6 +79,25 @@ const loadDevice = () => idb("readonly", (s) => s.get(SLUG));
 const saveDevice = (d) => idb("readwrite", (s) => s.put(d, SLUG));
 const forgetDevice = () => idb("readwrite", (s) => s.delete(SLUG));
 
+// ------------------------------------------------------------------ clock
+
+// How far the server's clock is ahead of this phone's, in ms, learnt from
+// the `Date` of the server's answers and kept with the device, so that a
+// phone whose clock is off still dates its codes as the till's server
+// expects (a code more than 30 s ahead is not yet valid; docs/protocol.md).
+// `Date` has whole seconds: offsets under 2 s are left alone.
+let clockOffsetMs = 0;
+
+function learnClock(res) {
+  const server = Date.parse(res.headers.get("Date") ?? "");
+  if (Number.isNaN(server)) return;
+  const offset = server - Date.now();
+  clockOffsetMs = Math.abs(offset) < 2000 ? 0 : offset;
+}
+
+/** Now, by the server's clock as last learnt. */
+const serverNow = () => Date.now() + clockOffsetMs;
+
 // ------------------------------------------------------------------ HTTP
 
 let online = navigator.onLine;
@@ -112,6 +131,7 @@ async function api(method, path, { body = undefined, token = null } = {}) {
     return { ok: false, status: 0, slug: "offline", detail: "" };
   }
   setOnline(true);
+  learnClock(res);
   let json = null;
   try {
     json = res.status === 204 ? null : await res.json();
@@ -409,10 +429,11 @@ async function renderNumeric(nowS) {
 
 /** A new offline token, newer than every one before it, and the numeric code. */
 async function renderCode() {
-  const now = Date.now();
+  const now = serverNow();
   const issuedAt = wc.nextIssuedAt(now, device.lastIssuedAt);
   // Stored first: a reload can never make a token older than one shown.
   device.lastIssuedAt = issuedAt;
+  device.clockOffsetMs = clockOffsetMs;
   await saveDevice(device);
   const payload = await wc.offlineToken({
     privateKey: device.privateKey,
@@ -424,7 +445,7 @@ async function renderCode() {
   drawQr(payload, "offline");
   $("qr").dataset.issuedAt = String(issuedAt);
   await renderNumeric(Math.floor(now / 1000));
-  codeMadeAt = now;
+  codeMadeAt = Date.now();
   tick();
 }
 
@@ -469,8 +490,8 @@ function tick() {
   $("code-age").textContent = `New code in ${left} s`;
   if (now - codeMadeAt >= CODE_LIFE_MS) {
     renderCode().catch(() => {});
-  } else if (Math.floor(now / 30000) !== codeStep) {
-    renderNumeric(Math.floor(now / 1000)).catch(() => {});
+  } else if (Math.floor(serverNow() / 30000) !== codeStep) {
+    renderNumeric(Math.floor(serverNow() / 1000)).catch(() => {});
   }
 }
 
@@ -640,6 +661,8 @@ async function start() {
   if (reason) return problem(reason);
   try {
     device = (await loadDevice()) ?? null;
+    // Offline, the offset learnt last time is the best there is.
+    if (device && clockOffsetMs === 0) clockOffsetMs = device.clockOffsetMs ?? 0;
   } catch (_) {
     return problem("This browser does not let the page keep data (IndexedDB), so it cannot keep your key. Leave private browsing, or allow site data.");
   }
