@@ -5,6 +5,7 @@
 // All text from the server is shown with textContent, never as HTML.
 
 import * as tc from "./signing.mjs";
+import { idbStore } from "./keystore.mjs";
 
 const $ = (id) => document.getElementById(id);
 const utf8 = new TextEncoder();
@@ -49,29 +50,10 @@ const DB_NAME = "tillcode-till";
 const DB_STORE = "terminal";
 const DB_KEY = "self";
 
-function idb(mode, action) {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction(DB_STORE, mode);
-      const req = action(tx.objectStore(DB_STORE));
-      tx.oncomplete = () => {
-        db.close();
-        resolve(req.result);
-      };
-      tx.onerror = tx.onabort = () => {
-        db.close();
-        reject(tx.error);
-      };
-    };
-  });
-}
-const loadTerminal = () => idb("readonly", (s) => s.get(DB_KEY));
-const saveTerminal = (t) => idb("readwrite", (s) => s.put(t, DB_KEY));
-const forgetTerminal = () => idb("readwrite", (s) => s.delete(DB_KEY));
+const store = idbStore(DB_NAME, DB_STORE);
+const loadTerminal = () => store.get(DB_KEY);
+const saveTerminal = (record) => store.put(DB_KEY, record);
+const forgetTerminal = () => store.delete(DB_KEY);
 
 // ------------------------------------------------------------------ state
 

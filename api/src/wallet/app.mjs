@@ -12,6 +12,7 @@
 import * as wc from "./codes.mjs";
 import { qrcode } from "./qrcode.mjs";
 import { problemSlug } from "../till/signing.mjs";
+import { idbStore } from "../till/keystore.mjs";
 
 const $ = (id) => document.getElementById(id);
 const SLUG = decodeURIComponent(location.pathname.split("/")[2] ?? "");
@@ -55,29 +56,10 @@ function problem(reason) {
 const DB_NAME = "tillcode-wallet";
 const DB_STORE = "devices";
 
-function idb(mode, action) {
-  return new Promise((resolve, reject) => {
-    const open = indexedDB.open(DB_NAME, 1);
-    open.onupgradeneeded = () => open.result.createObjectStore(DB_STORE);
-    open.onerror = () => reject(open.error);
-    open.onsuccess = () => {
-      const db = open.result;
-      const tx = db.transaction(DB_STORE, mode);
-      const req = action(tx.objectStore(DB_STORE));
-      tx.oncomplete = () => {
-        db.close();
-        resolve(req.result);
-      };
-      tx.onerror = tx.onabort = () => {
-        db.close();
-        reject(tx.error);
-      };
-    };
-  });
-}
-const loadDevice = () => idb("readonly", (s) => s.get(SLUG));
-const saveDevice = (d) => idb("readwrite", (s) => s.put(d, SLUG));
-const forgetDevice = () => idb("readwrite", (s) => s.delete(SLUG));
+const store = idbStore(DB_NAME, DB_STORE);
+const loadDevice = () => store.get(SLUG);
+const saveDevice = (record) => store.put(SLUG, record);
+const forgetDevice = () => store.delete(SLUG);
 
 // ------------------------------------------------------------------ clock
 
