@@ -5,7 +5,7 @@
 // All text from the server is shown with textContent, never as HTML.
 
 import * as tc from "./signing.mjs";
-import { idbStore } from "./keystore.mjs";
+import { fieldError, idbStore, screens, setText } from "./page.mjs";
 
 const $ = (id) => document.getElementById(id);
 const utf8 = new TextEncoder();
@@ -17,25 +17,7 @@ const SCREENS = [
   "loading", "unsupported", "enroll", "pending", "redeem", "scan", "busy", "result", "recent", "undo",
 ];
 
-function show(name, focusId = null) {
-  for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
-  document.body.dataset.screen = name;
-  const target = focusId ? $(focusId) : $(`screen-${name}`).querySelector("h1:not([hidden])");
-  target?.focus();
-}
-
-function setText(id, text) {
-  const el = $(id);
-  el.textContent = text ?? "";
-  el.hidden = !text;
-}
-
-function fieldError(inputId, message) {
-  const input = $(inputId);
-  setText(`${inputId}-error`, message);
-  if (message) input.setAttribute("aria-invalid", "true");
-  else input.removeAttribute("aria-invalid");
-}
+const show = screens(SCREENS);
 
 const numberFormat = new Intl.NumberFormat();
 function fmt(n) {

@@ -4,8 +4,8 @@
 //! the page enrolls the terminal (an Ed25519 key generated non-extractable in
 //! WebCrypto, kept in IndexedDB), waits for a manager's approval, then scans
 //! payment codes with the camera and submits redemptions signed with RFC 9421
-//! (docs/protocol.md sections 10.3 and 11). `keystore.mjs` keeps the key in
-//! IndexedDB (the wallet uses it too). `signing.mjs` holds the bytes it
+//! (docs/protocol.md sections 10.3 and 11). `page.mjs` shows its screens and keeps
+//! the key in IndexedDB (the wallet uses it too). `signing.mjs` holds the bytes it
 //! signs and is checked against the protocol vectors by
 //! `ops/browser-test/signing.test.mjs`; `ops/browser-test.sh` drives the whole
 //! page in headless Chromium against a real server.
@@ -55,9 +55,9 @@ static ASSETS: &[Asset] = &[
         body: include_bytes!("signing.mjs"),
     },
     Asset {
-        name: "keystore.mjs",
+        name: "page.mjs",
         content_type: JS,
-        body: include_bytes!("keystore.mjs"),
+        body: include_bytes!("page.mjs"),
     },
     Asset {
         name: "scan-worker.js",
@@ -143,7 +143,7 @@ mod tests {
             ("/till/till.css", CSS),
             ("/till/app.mjs", "text/javascript; charset=utf-8"),
             ("/till/signing.mjs", "text/javascript; charset=utf-8"),
-            ("/till/keystore.mjs", "text/javascript; charset=utf-8"),
+            ("/till/page.mjs", "text/javascript; charset=utf-8"),
             ("/till/scan-worker.js", "text/javascript; charset=utf-8"),
             ("/till/jsQR.js", "text/javascript; charset=utf-8"),
             ("/till/jsQR.LICENSE.txt", "text/plain; charset=utf-8"),

@@ -12,7 +12,7 @@
 import * as wc from "./codes.mjs";
 import { qrcode } from "./qrcode.mjs";
 import { problemSlug } from "../till/signing.mjs";
-import { idbStore } from "../till/keystore.mjs";
+import { fieldError, idbStore, screens, setText } from "../till/page.mjs";
 
 const $ = (id) => document.getElementById(id);
 const SLUG = decodeURIComponent(location.pathname.split("/")[2] ?? "");
@@ -23,25 +23,7 @@ const BALANCE_POLL_MS = 10000;
 
 const SCREENS = ["loading", "problem", "sign", "pay", "history", "revoked"];
 
-function show(name, focusId = null) {
-  for (const s of SCREENS) $(`screen-${s}`).hidden = s !== name;
-  document.body.dataset.screen = name;
-  const target = focusId ? $(focusId) : $(`screen-${name}`).querySelector("h1");
-  target?.focus();
-}
-
-function setText(id, text) {
-  const el = $(id);
-  el.textContent = text ?? "";
-  el.hidden = !text;
-}
-
-function fieldError(inputId, message) {
-  const input = $(inputId);
-  setText(`${inputId}-error`, message);
-  if (message) input.setAttribute("aria-invalid", "true");
-  else input.removeAttribute("aria-invalid");
-}
+const show = screens(SCREENS);
 
 function problem(reason) {
   $("problem-reason").textContent = reason;

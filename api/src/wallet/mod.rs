@@ -227,6 +227,6 @@ mod tests {
             );
         }
         assert!(sw.contains("\"/till/signing.mjs\""));
-        assert!(sw.contains("\"/till/keystore.mjs\""));
+        assert!(sw.contains("\"/till/page.mjs\""));
     }
 }

@@ -17,7 +17,7 @@ const SHELL = [
   "/wallet/manifest.webmanifest",
   "/wallet/icon.svg",
   "/till/signing.mjs",
-  "/till/keystore.mjs",
+  "/till/page.mjs",
 ];
 const NETWORK_TIMEOUT_MS = 4000;
 
